@@ -1,0 +1,49 @@
+# predmaint — one task vocabulary for users, hooks and CI (`.ci/run` calls `make test`).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# `mlflow models serve` and `airflow standalone` start subprocesses by name: the venv's bin must be on PATH.
+export PATH := $(BIN):$(PATH)
+# Tests and CI read the real dataset from ../shared; users download it (see README).
+SHARED_DATA := $(CURDIR)/../shared/data/ai4i2020.csv
+
+.PHONY: help install run test lint format mlflow serve airflow bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"predmaint needs Python 3.11, found {sys.version.split()[0]}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with the pinned versions of requirements.lock
+
+run: install  ## the main job on embedded defaults: data -> features -> train -> promote -> batch predictions
+	$(BIN)/predmaint run
+
+test: install  ## install the test environment and run every test
+	$(BIN)/pytest -p no:cacheprovider
+
+lint: install  ## ruff (incl. Airflow AIR rules) and mypy
+	$(BIN)/ruff check src tests bench pipelines
+	$(BIN)/ruff format --check src tests bench pipelines
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix src tests bench pipelines
+	$(BIN)/ruff format src tests bench pipelines
+
+mlflow: install  ## MLflow UI on http://localhost:5000 over the embedded store that `make run` writes
+	$(BIN)/predmaint mlflow-ui --port 5000
+
+serve: install  ## the real-time API on http://localhost:8000 (docs at /docs)
+	$(BIN)/predmaint serve --port 8000
+
+clean:  ## remove local outputs (embedded MLflow store, data partitions); keeps .venv
+	rm -rf mlflow.db mlartifacts data/processed data/predictions data/quarantine data/inference

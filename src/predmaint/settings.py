@@ -1,0 +1,145 @@
+"""All of predmaint's settings in one place (env prefix ``PREDMAINT_``, optional ``.env`` file).
+
+Every shell (CLI, DAGs, API, Docker) reads the same class, so a path or a threshold is defined once.
+Nothing here touches the disk or MLflow at import time: folders are created by the jobs that write them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+UCI_ZIP_URL = (
+    "https://archive.ics.uci.edu/static/public/601/ai4i+2020+predictive+maintenance+dataset.zip"
+)
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; each field can be set as ``PREDMAINT_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PREDMAINT_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # --- where things live -------------------------------------------------------------------
+    home: Path = Field(
+        default_factory=Path.cwd,
+        description="Project home: holds the embedded MLflow store (mlflow.db, mlartifacts/).",
+    )
+    data_dir: Path | None = Field(
+        default=None, description="Data layout root (raw/, processed/, ...); default <home>/data."
+    )
+    raw_data: Path | None = Field(
+        default=None,
+        description="Use this AI4I 2020 CSV instead of downloading it (tests and CI set it).",
+    )
+    raw_data_url: str = Field(default=UCI_ZIP_URL, description="Where `acquire` downloads from.")
+    download_timeout_s: float = 60.0
+
+    # --- data contract ----------------------------------------------------------------------
+    machine_types: list[str] = Field(
+        default=["L"], description="Machine types kept for training (the spec: Type L only)."
+    )
+    retention_days: int = Field(default=30, ge=0, description="Partitions older are removed.")
+
+    # --- tracking and registry --------------------------------------------------------------
+    tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "PREDMAINT_TRACKING_URI"),
+        description="MLflow tracking URI; default: embedded SQLite store under home.",
+    )
+    experiment_name: str = "predmaint-failure-classification"
+    model_name: str = "predmaint-failure-classifier"
+    promotion_margin: float = Field(
+        default=0.0, ge=0.0, description="A candidate must beat the champion's F1 by more."
+    )
+    rollback_tolerance: float = Field(
+        default=0.05, ge=0.0, description="Champion F1 may fall this far below its registered F1."
+    )
+
+    # --- training ---------------------------------------------------------------------------
+    seed: int = 42
+    test_size: float = Field(default=0.2, gt=0.0, lt=0.5)
+    validation_size: float = Field(default=0.2, gt=0.0, lt=0.5)
+    cv_folds: int = Field(default=3, ge=2)
+    models: list[Literal["random_forest", "svm"]] = ["random_forest", "svm"]
+
+    # --- batch and simulation ---------------------------------------------------------------
+    simulate_rows: int = Field(default=1000, ge=1)
+    language: Literal["pt", "en"] = Field(default="pt", description="Risk texts (spec: Portuguese).")
+
+    # --- API ----------------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_key: str | None = Field(default=None, description="When set, /predict* and /model need it.")
+    api_batch_max: int = Field(default=1000, ge=1)
+    api_poll_interval_s: float = Field(default=10.0, gt=0.0)
+
+    @field_validator("machine_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        bad = sorted(set(value) - {"L", "M", "H"})
+        if bad or not value:
+            raise ValueError(f"machine_types must be a non-empty subset of L, M, H; got {value}")
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _non_empty_key(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def data_root(self) -> Path:
+        return (self.data_dir or self.home / "data").resolve()
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_root / "raw"
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.data_root / "processed"
+
+    @property
+    def inference_dir(self) -> Path:
+        return self.data_root / "inference"
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.data_root / "predictions"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_root / "quarantine"
+
+    @property
+    def mlflow_db(self) -> Path:
+        return self.home.resolve() / "mlflow.db"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.home.resolve() / "mlartifacts"
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        """The MLflow tracking URI: the configured one, else the embedded SQLite store."""
+        return self.tracking_uri or f"sqlite:///{self.mlflow_db}"
+
+    @property
+    def is_embedded_store(self) -> bool:
+        return self.tracking_uri is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings(...)`` instead)."""
+    return Settings()
+
+
+def clear_settings_cache() -> None:
+    """Forget cached settings, e.g. after changing environment variables in a long process."""
+    get_settings.cache_clear()
