@@ -1,0 +1,30 @@
+"""Errors a user can act on. The CLI prints their message without a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PredmaintError(Exception):
+    """Base class: the message says what went wrong and what to do."""
+
+
+class DataAcquisitionError(PredmaintError):
+    """The raw AI4I 2020 file could not be fetched or is not what it should be."""
+
+
+class DataValidationError(PredmaintError):
+    """A whole input is unusable (a missing column, no good row left).
+
+    Row-level problems never raise: those rows are quarantined and the good ones go on.
+    """
+
+    def __init__(self, message: str, quarantine_path: Path | None = None) -> None:
+        if quarantine_path is not None:
+            message = f"{message} (quarantined rows: {quarantine_path})"
+        super().__init__(message)
+        self.quarantine_path = quarantine_path
+
+
+class ModelNotFoundError(PredmaintError):
+    """No registered model (or alias) to load."""

@@ -1,0 +1,59 @@
+"""The spec's derived features (exact formulas), plus ``overstrain``; written once.
+
+``derive`` works on a 2-D float array in :data:`SENSOR_COLUMNS` order, so the same arithmetic runs
+inside the scikit-learn transformer, on a pandas frame, and (mirrored in ONNX) in the API.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from predmaint.data.columns import SENSOR_COLUMNS
+
+DERIVED_FEATURES: tuple[str, ...] = (
+    "temp_difference",  # process - air [K]: thermal stress (HDF below 8.6 K at low speed)
+    "estimated_power",  # torque * speed * 2π/60 [W] (PWF outside 3,500-9,000 W)
+    "mechanical_stress",  # torque / (speed / 1000)
+    "thermal_efficiency",  # process / air
+    "wear_per_operation",  # tool_wear / (speed * 0.001)
+    "overstrain",  # tool_wear * torque [min·Nm] (OSF above 11,000 for type L)
+)
+MODEL_FEATURES: tuple[str, ...] = (*SENSOR_COLUMNS, *DERIVED_FEATURES)
+
+#: Sanity bounds of each derived feature over readings that pass the sensor ranges.
+FEATURE_RANGES: dict[str, tuple[float, float]] = {
+    "temp_difference": (-100.0, 130.0),
+    "estimated_power": (0.0, 200.0 * 6000.0 * 2 * math.pi / 60),
+    "mechanical_stress": (0.0, 1e7),
+    "thermal_efficiency": (0.5, 2.0),
+    "wear_per_operation": (0.0, 1e7),
+    "overstrain": (0.0, 400.0 * 200.0),
+}
+
+def derive(sensors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Derived features for an ``(n, 5)`` array of sensor values, as an ``(n, 6)`` array."""
+    x = np.asarray(sensors, dtype=np.float64)
+    air, process, speed, torque, wear = (x[:, i] for i in range(5))
+    return np.column_stack(
+        [
+            process - air,
+            torque * (speed * 2.0 * np.pi / 60.0),
+            torque / (speed / 1000.0),
+            process / air,
+            wear / (speed * 0.001),
+            wear * torque,
+        ]
+    )
+
+
+def add_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with the six derived feature columns appended."""
+    derived = derive(frame[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64))
+    out = frame.copy()
+    for i, name in enumerate(DERIVED_FEATURES):
+        out[name] = derived[:, i]
+    return out

@@ -1,0 +1,57 @@
+"""The registered model: a pyfunc around the scikit-learn pipeline and its tuned threshold.
+
+Input: a DataFrame with the five sensor columns. Output: a DataFrame with ``prediction`` (0/1,
+threshold applied) and ``failure_probability``. Logged "from code" (``pyfunc_entry.py``), so no
+pickle of Python code is stored; the pipeline itself is saved with skops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow.pyfunc import PythonModel, PythonModelContext
+
+from predmaint.data.columns import SENSOR_COLUMNS
+
+
+class FailureClassifier(PythonModel):  # type: ignore[misc]
+    """Applies the threshold tuned on validation data to the pipeline's failure probability."""
+
+    pipeline: Any
+    threshold: float
+
+    def load_context(self, context: PythonModelContext) -> None:
+        import mlflow.sklearn
+
+        self.pipeline = mlflow.sklearn.load_model(context.artifacts["pipeline"])
+        self.threshold = float(context.model_config["threshold"])
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> pd.DataFrame:
+        frame = pd.DataFrame(model_input)
+        missing = [c for c in SENSOR_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(f"missing sensor column(s): {', '.join(missing)}")
+        sensors = frame[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
+        return predict_frame(self.pipeline, self.threshold, sensors, index=frame.index)
+
+
+def failure_probability(pipeline: Any, sensors: Any) -> np.ndarray:
+    """Probability of class 1 from a fitted pipeline, for an ``(n, 5)`` sensor array or frame."""
+    if isinstance(sensors, pd.DataFrame):
+        sensors = sensors[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
+    return np.asarray(pipeline.predict_proba(sensors)[:, 1], dtype=np.float64)
+
+
+def predict_frame(
+    pipeline: Any, threshold: float, sensors: Any, index: Any = None
+) -> pd.DataFrame:
+    probability = failure_probability(pipeline, sensors)
+    return pd.DataFrame(
+        {
+            "prediction": (probability >= threshold).astype(np.int64),
+            "failure_probability": probability,
+        },
+        index=index,
+    )
