@@ -72,7 +72,9 @@ class Settings(BaseSettings):
 
     # --- batch and simulation ---------------------------------------------------------------
     simulate_rows: int = Field(default=1000, ge=1)
-    language: Literal["pt", "en"] = Field(default="pt", description="Risk texts (spec: Portuguese).")
+    language: Literal["pt", "en"] = Field(
+        default="pt", description="Risk texts (spec: Portuguese)."
+    )
 
     # --- API ----------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"

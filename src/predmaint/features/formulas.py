@@ -34,6 +34,7 @@ FEATURE_RANGES: dict[str, tuple[float, float]] = {
     "overstrain": (0.0, 400.0 * 200.0),
 }
 
+
 def derive(sensors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Derived features for an ``(n, 5)`` array of sensor values, as an ``(n, 6)`` array."""
     x = np.asarray(sensors, dtype=np.float64)

@@ -126,7 +126,8 @@ def validate_features(settings: Settings, ds: date) -> dict[str, Any]:
             "features_path": str(path),
             "quarantine_path": str(quarantine_path) if quarantine_path else None,
             "statistics": {
-                name: {k: round(float(v), 6) for k, v in row.items()} for name, row in stats.iterrows()
+                name: {k: round(float(v), 6) for k, v in row.items()}
+                for name, row in stats.iterrows()
             },
         }
     )

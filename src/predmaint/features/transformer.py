@@ -17,7 +17,7 @@ from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.features.formulas import MODEL_FEATURES, derive
 
 
-class PhysicsFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class PhysicsFeatures(TransformerMixin, BaseEstimator):
     """Append the derived physics features to the five sensor values (stateless).
 
     Args:
@@ -37,11 +37,11 @@ class PhysicsFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"unknown feature(s) {unknown}; known: {MODEL_FEATURES}")
         return [MODEL_FEATURES.index(name) for name in self.keep]
 
-    def fit(self, X: Any, y: Any = None) -> PhysicsFeatures:  # noqa: N803 (sklearn naming)
+    def fit(self, X: Any, y: Any = None) -> PhysicsFeatures:
         self.n_features_in_ = len(SENSOR_COLUMNS)
         return self
 
-    def transform(self, X: Any) -> npt.NDArray[np.float64]:  # noqa: N803
+    def transform(self, X: Any) -> npt.NDArray[np.float64]:
         if isinstance(X, pd.DataFrame):
             missing = [c for c in SENSOR_COLUMNS if c not in X.columns]
             if missing:

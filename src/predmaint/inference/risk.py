@@ -9,7 +9,9 @@ level can never contradict the prediction. Pure Python floats: this runs on the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
 
 RiskLevel = Literal["Baixo", "Médio", "Alto", "Crítico"]
 RISK_LEVELS: tuple[RiskLevel, ...] = ("Baixo", "Médio", "Alto", "Crítico")
@@ -56,7 +58,9 @@ def risk_level(failure_probability: float, threshold: float) -> RiskLevel:
     return "Crítico" if failure_probability >= (1.0 + threshold) / 2.0 else "Alto"
 
 
-def assess(failure_probability: float, threshold: float, language: Language = "pt") -> RiskAssessment:
+def assess(
+    failure_probability: float, threshold: float, language: Language = "pt"
+) -> RiskAssessment:
     """Prediction, confidence, level and recommendation for one failure probability."""
     p = float(failure_probability)
     prediction = 1 if p >= threshold else 0
@@ -68,3 +72,25 @@ def assess(failure_probability: float, threshold: float, language: Language = "p
         risk_level=level,
         recommendation=RECOMMENDATIONS[language][level],
     )
+
+
+def assess_many(
+    failure_probability: Any, threshold: float, language: Language = "pt"
+) -> dict[str, np.ndarray]:
+    """Vectorised :func:`assess` for batch scoring: same rules, one array per field."""
+    p = np.asarray(failure_probability, dtype=np.float64)
+    failure = p >= threshold
+    level_index = np.where(
+        failure,
+        np.where(p >= (1.0 + threshold) / 2.0, 3, 2),
+        np.where(p < threshold / 2.0, 0, 1),
+    )
+    levels = np.asarray(RISK_LEVELS, dtype=object)[level_index]
+    texts = np.asarray([RECOMMENDATIONS[language][lvl] for lvl in RISK_LEVELS], dtype=object)
+    return {
+        "prediction": failure.astype(np.int64),
+        "failure_probability": p,
+        "probability": np.where(failure, p, 1.0 - p),
+        "risk_level": levels,
+        "recommendation": texts[level_index],
+    }

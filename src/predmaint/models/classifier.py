@@ -16,7 +16,7 @@ from mlflow.pyfunc import PythonModel, PythonModelContext
 from predmaint.data.columns import SENSOR_COLUMNS
 
 
-class FailureClassifier(PythonModel):  # type: ignore[misc]
+class FailureClassifier(PythonModel):
     """Applies the threshold tuned on validation data to the pipeline's failure probability."""
 
     pipeline: Any
@@ -28,7 +28,9 @@ class FailureClassifier(PythonModel):  # type: ignore[misc]
         self.pipeline = mlflow.sklearn.load_model(context.artifacts["pipeline"])
         self.threshold = float(context.model_config["threshold"])
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> pd.DataFrame:
+    # No type hints on purpose: MLflow would try (and fail) to derive a signature from them; the
+    # signature is given explicitly when logging.
+    def predict(self, context, model_input, params=None):
         frame = pd.DataFrame(model_input)
         missing = [c for c in SENSOR_COLUMNS if c not in frame.columns]
         if missing:
@@ -44,9 +46,7 @@ def failure_probability(pipeline: Any, sensors: Any) -> np.ndarray:
     return np.asarray(pipeline.predict_proba(sensors)[:, 1], dtype=np.float64)
 
 
-def predict_frame(
-    pipeline: Any, threshold: float, sensors: Any, index: Any = None
-) -> pd.DataFrame:
+def predict_frame(pipeline: Any, threshold: float, sensors: Any, index: Any = None) -> pd.DataFrame:
     probability = failure_probability(pipeline, sensors)
     return pd.DataFrame(
         {

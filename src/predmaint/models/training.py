@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import mlflow
-import mlflow.data
 import mlflow.sklearn
 import numpy as np
 import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
@@ -74,7 +74,11 @@ class Split:
     test: pd.DataFrame
 
     def sizes(self) -> dict[str, int]:
-        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+        return {
+            "train": len(self.train),
+            "validation": len(self.validation),
+            "test": len(self.test),
+        }
 
 
 @dataclass
@@ -217,8 +221,13 @@ def _flat_params(search: GridSearchCV) -> dict[str, Any]:
     return params
 
 
-def _log_figures(kind: str, y_true: np.ndarray, probability: np.ndarray, threshold: float,
-                 importance: pd.DataFrame) -> None:
+def _log_figures(
+    kind: str,
+    y_true: np.ndarray,
+    probability: np.ndarray,
+    threshold: float,
+    importance: pd.DataFrame,
+) -> None:
     predicted = (probability >= threshold).astype(int)
     title = kind.replace("_", " ").title()
     figures = {
@@ -226,7 +235,9 @@ def _log_figures(kind: str, y_true: np.ndarray, probability: np.ndarray, thresho
             y_true, predicted, f"{title}: test confusion matrix"
         ),
         "plots/roc_curve.png": plots.roc_figure(y_true, probability, f"{title}: ROC (test)"),
-        "plots/pr_curve.png": plots.pr_figure(y_true, probability, threshold, f"{title}: PR (test)"),
+        "plots/pr_curve.png": plots.pr_figure(
+            y_true, probability, threshold, f"{title}: PR (test)"
+        ),
         "plots/feature_importance.png": plots.importance_figure(
             importance["feature"].tolist(),
             importance["importance"],
@@ -297,13 +308,15 @@ def train_model(
         mlflow.set_tags({"model_type": kind, "ds": ds or "", "features_path": str(features_path)})
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
-        dataset = mlflow.data.from_pandas(
+        dataset = from_pandas(
             frame[[*features, TARGET]], source=str(features_path), name="ai4i2020", targets=TARGET
         )
         mlflow.log_input(dataset, context="training")
         importance = _importance(kind, pipeline, parts.validation, settings.seed)
         _log_figures(kind, y_test, test_probability, threshold, importance)
-        mlflow.log_text(report_text(y_test, test_probability, threshold), "classification_report.txt")
+        mlflow.log_text(
+            report_text(y_test, test_probability, threshold), "classification_report.txt"
+        )
         mlflow.log_table(importance, "feature_importance.json")
         with tempfile.TemporaryDirectory() as tmp:
             test_file = Path(tmp) / Path(TEST_SPLIT_ARTIFACT).name
@@ -315,8 +328,11 @@ def train_model(
 
 
 def train_models(
-    settings: Settings, features_path: Path, *, ds: str | None = None,
-    progress: Progress | None = None
+    settings: Settings,
+    features_path: Path,
+    *,
+    ds: str | None = None,
+    progress: Progress | None = None,
 ) -> list[CandidateRun]:
     """Train every configured model kind (sequentially: each uses both cores itself)."""
     return [

@@ -1,0 +1,418 @@
+"""``predmaint``: the command line (Typer + rich). Each command is a thin call into the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from predmaint.errors import PredmaintError
+from predmaint.settings import Settings
+
+app = typer.Typer(
+    name="predmaint",
+    help="Predictive maintenance MLOps on AI4I 2020: data, features, training, registry, scoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="The registered model: info, history, health check, rollback.")
+app.add_typer(model_app, name="model")
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+DateOption = Annotated[
+    str | None, typer.Option("--date", "-d", help="Logical day YYYY-MM-DD (default: today).")
+]
+
+
+def _day(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"--date must be YYYY-MM-DD, got {value!r}") from None
+
+
+def _quiet_libraries() -> None:
+    """Keep MLflow's and scikit-learn's chatter out of the user's terminal."""
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    for name in ("mlflow", "alembic", "urllib3", "skops"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def _settings() -> Settings:
+    _quiet_libraries()
+    return Settings()
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run a command body; a :class:`PredmaintError` becomes one red line and exit code 1."""
+    try:
+        return action()
+    except PredmaintError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _spinner(description: str) -> Iterator[Callable[[str], None]]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda message: progress.update(task, description=message)
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _kv_table(title: str, rows: dict[str, Any]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows.items():
+        table.add_row(key, str(value))
+    return table
+
+
+@app.command()
+def acquire() -> None:
+    """Download AI4I 2020 from UCI (or use PREDMAINT_RAW_DATA) and check its content."""
+    from predmaint.data.acquire import acquire as do_acquire
+
+    settings = _settings()
+    with _spinner("acquiring AI4I 2020"):
+        data = _guard(lambda: do_acquire(settings))
+    console.print(
+        _kv_table(
+            "raw data",
+            {
+                "path": data.path,
+                "source": data.source,
+                "rows": data.rows,
+                "rows by type": data.rows_by_type,
+                "sha256": data.sha256,
+                "notes": data.notes or "-",
+            },
+        )
+    )
+
+
+@app.command()
+def features(day: DateOption = None) -> None:
+    """Validate the raw data, derive features, validate them, clean old partitions."""
+    from predmaint.features.job import build_features
+
+    settings = _settings()
+    ds = _day(day)
+    with _spinner("feature engineering"):
+        result = _guard(lambda: build_features(settings, ds))
+    q = result.quality_report
+    console.print(
+        _kv_table(
+            f"features {ds}",
+            {
+                "features": result.features_path,
+                "rows kept": q["rows_kept"],
+                "rows quarantined": q["rows_quarantined"],
+                "quarantine": q["quarantine_path"] or "-",
+                "label warnings": {k: v["count"] for k, v in q["warnings"].items()} or "-",
+                "partitions removed": len(result.removed_partitions),
+            },
+        )
+    )
+
+
+@app.command()
+def train(day: DateOption = None) -> None:
+    """Train Random Forest and SVM on the day's features, register both, promote the best."""
+    from predmaint.workflow import train_and_promote
+
+    settings = _settings()
+    ds = _day(day)
+    with _spinner("training") as say:
+        outcome = _guard(lambda: train_and_promote(settings, ds, progress=say))
+    table = Table(title=f"candidates {ds}", title_justify="left")
+    for column in (
+        "model",
+        "version",
+        "F1",
+        "precision",
+        "recall",
+        "ROC-AUC",
+        "PR-AUC",
+        "threshold",
+    ):
+        table.add_column(column)
+    for c in outcome.candidates:
+        m = c.metrics
+        table.add_row(
+            c.kind,
+            outcome.versions[c.run_id],
+            *(
+                f"{m[k]:.4f}"
+                for k in ("f1", "precision", "recall", "roc_auc", "pr_auc", "threshold")
+            ),
+        )
+    console.print(table)
+    console.print(f"[bold]{outcome.decision.action}[/]: {outcome.decision.reason}")
+
+
+@app.command()
+def simulate(
+    rows: Annotated[int, typer.Option(min=1, help="Readings to generate.")] = 1000,
+    day: DateOption = None,
+    labels: Annotated[
+        bool, typer.Option(help="Add failure labels from the documented rules.")
+    ] = False,
+    drift: Annotated[float, typer.Option(min=0.0, help="0 = documented process; >0 drifts.")] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: derived from the date).")] = None,
+) -> None:
+    """Write a day of simulated readings to inference/ds=DATE/ (what the batch job scores)."""
+    from predmaint.inference.batch import simulate_day
+
+    settings = _settings()
+    path = _guard(
+        lambda: simulate_day(settings, _day(day), rows, labels=labels, drift=drift, seed=seed)
+    )
+    console.print(f"wrote {rows} readings to {path}")
+
+
+@app.command()
+def infer(
+    day: DateOption = None,
+    rows: Annotated[int | None, typer.Option(help="Readings to simulate if none arrived.")] = None,
+) -> None:
+    """Score the day's readings with the champion; write predictions/ds=DATE/ and a report."""
+    from predmaint.inference.batch import run_batch
+
+    settings = _settings()
+    ds = _day(day)
+    with _spinner("batch inference"):
+        report = _guard(lambda: run_batch(settings, ds, rows))
+    _print_batch(report)
+
+
+def _print_batch(report: dict[str, Any]) -> None:
+    console.print(
+        _kv_table(
+            f"predictions {report['ds']}",
+            {
+                "output": report["predictions_dir"],
+                "model version": report["model_version"],
+                "rows scored": report["rows_scored"],
+                "rows quarantined": report["rows_quarantined"],
+                "risk levels": report["risk_levels"],
+                "predicted failures": report["predicted_failures"],
+            },
+        )
+    )
+
+
+@app.command()
+def run(
+    day: DateOption = None,
+    rows: Annotated[int | None, typer.Option(help="Readings to simulate for the batch.")] = None,
+) -> None:
+    """The main job: acquire → features → train → register/promote → simulate → batch scoring."""
+    from predmaint.workflow import run_main_job
+
+    settings = _settings()
+    ds = _day(day)
+    console.print(f"predmaint run for {ds} (tracking: {settings.resolved_tracking_uri})")
+    started = time.perf_counter()
+    with _spinner("starting") as say:
+        result = _guard(lambda: run_main_job(settings, ds, rows, notify=say))
+    table = Table(title="predmaint run", title_justify="left")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    table.add_column("result")
+    for timing in result.steps:
+        table.add_row(timing.name, f"{timing.seconds:.1f}", timing.summary)
+    table.add_row("[bold]total", f"[bold]{time.perf_counter() - started:.1f}", "")
+    console.print(table)
+    if result.training is not None:
+        console.print(
+            f"[bold]{result.training.decision.action}[/]: {result.training.decision.reason}"
+        )
+    console.print(
+        f"outputs: {settings.data_root} | MLflow UI: `make mlflow` -> http://localhost:5000"
+    )
+
+
+@model_app.command("info")
+def model_info(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    alias: Annotated[str, typer.Option(help="Alias to describe.")] = "champion",
+) -> None:
+    """The champion's version, run id, model type, threshold and test metrics."""
+    from predmaint.models.registry import champion_info
+
+    settings = _settings()
+    info = _guard(lambda: champion_info(settings, alias))
+    if as_json:
+        _print_json(info.to_dict())
+        return
+    rows = info.to_dict()
+    rows.update(rows.pop("metrics"))
+    console.print(_kv_table(f"{info.name}@{alias}", rows))
+
+
+@model_app.command("history")
+def model_history(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON list on stdout.")] = False,
+) -> None:
+    """Every registration, promotion, rollback and check, oldest first, with reasons."""
+    from predmaint.models.registry import history
+
+    settings = _settings()
+    events = _guard(lambda: history(settings))
+    if as_json:
+        _print_json(events)
+        return
+    table = Table(title=f"{settings.model_name} history", title_justify="left")
+    for column in ("time (UTC)", "version", "type", "test F1", "action", "reason", "aliases now"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        table.add_row(
+            e["time"][:19].replace("T", " "),
+            e["version"],
+            e["model_type"],
+            f"{e['test_f1']:.4f}",
+            e["action"],
+            e["reason"],
+            ", ".join(e["aliases"]),
+        )
+    console.print(table)
+
+
+@model_app.command("check")
+def model_check(
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled CSV/Parquet (default: simulated day).")
+    ] = None,
+    day: DateOption = None,
+    rows: Annotated[
+        int, typer.Option(min=50, help="Simulated rows when --data is not given.")
+    ] = 5000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Score the champion on fresh labelled data; roll back if it degraded and the previous does better."""
+    from predmaint.data.simulate import simulate_readings
+    from predmaint.models.registry import check_champion, load_labelled
+
+    settings = _settings()
+    if data is not None:
+        frame = _guard(lambda: load_labelled(data))
+        source = str(data)
+    else:
+        frame = simulate_readings(
+            rows, _day(day), machine_types=settings.machine_types, labels=True
+        )
+        source = f"{rows} simulated labelled readings"
+    with _spinner("checking the champion"):
+        decision = _guard(lambda: check_champion(settings, frame, source))
+    if as_json:
+        _print_json(decision.to_dict())
+        return
+    console.print(f"[bold]{decision.action}[/]: {decision.reason}")
+
+
+@model_app.command("rollback")
+def model_rollback(
+    to: Annotated[
+        str | None, typer.Option(help="Version to restore (default: previous-champion).")
+    ] = None,
+    reason: Annotated[
+        str, typer.Option(help="Why; recorded on both versions.")
+    ] = "manual rollback",
+) -> None:
+    """Move the champion alias back by hand."""
+    from predmaint.models.registry import rollback
+
+    settings = _settings()
+    decision = _guard(lambda: rollback(settings, to, reason))
+    console.print(
+        f"[bold]rolled back[/]: champion is now v{decision.champion_version} "
+        f"(was v{decision.previous_champion_version}); reason: {reason}"
+    )
+
+
+@app.command("mlflow-ui")
+def mlflow_ui(
+    port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+) -> None:
+    """Open the MLflow UI over the store that `predmaint run` writes (embedded by default)."""
+    settings = _settings()
+    from predmaint.models.tracking import configure
+
+    configure(settings)  # creates the embedded store and experiment if this is the first command
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        settings.resolved_tracking_uri,
+    ]
+    if settings.is_embedded_store:
+        command += ["--default-artifact-root", settings.artifact_root.as_uri()]
+    console.print(
+        f"MLflow UI on http://{'localhost' if host == '127.0.0.1' else host}:{port}  (Ctrl-C to stop)"
+    )
+    os.execv(sys.executable, command)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default PREDMAINT_API_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default PREDMAINT_API_PORT, 8000).")
+    ] = None,
+) -> None:
+    """The real-time API (POST /predict) following the champion alias; docs at /docs."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "predmaint.api.main:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

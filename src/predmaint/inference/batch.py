@@ -1,0 +1,234 @@
+"""Daily batch scoring: the champion scores the day's readings; bad readings are quarantined.
+
+Inputs are the files in ``inference/ds=YYYY-MM-DD/`` (CSV or Parquet, as plants drop them), or a
+simulated day when none arrived. Each file is scored on its own (``score_file``), so Airflow can
+map over files in parallel; ``run_batch`` does the whole day and swaps the day's partition in
+atomically, so re-running a day replaces that day only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predmaint.data.acquire import read_ai4i
+from predmaint.data.columns import SENSOR_COLUMNS
+from predmaint.data.schemas import readings_schema
+from predmaint.data.simulate import simulate_readings
+from predmaint.data.validation import REASON_COLUMN, ROW_COLUMN, ValidationOutcome, validate_frame
+from predmaint.errors import DataValidationError
+from predmaint.inference.risk import RISK_LEVELS, assess_many
+from predmaint.models.registry import champion_info
+from predmaint.models.tracking import CHAMPION, version_uri
+from predmaint.settings import Settings
+from predmaint.storage import (
+    partition_dir,
+    replace_partition,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+
+INPUT_SUFFIXES = (".csv", ".parquet")
+REPORT_FILE = "report.json"
+PART_PREFIX = "part-"
+SIMULATED_FILE = "simulated.parquet"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered version, loaded once, with what the outputs need to cite."""
+
+    name: str
+    version: str
+    run_id: str
+    model_type: str
+    threshold: float
+    pyfunc: Any
+
+    def failure_probability(self, sensors: pd.DataFrame) -> np.ndarray:
+        output = self.pyfunc.predict(sensors[list(SENSOR_COLUMNS)])
+        return np.asarray(output["failure_probability"], dtype=np.float64)
+
+
+def load_model(settings: Settings, version: str | None = None) -> LoadedModel:
+    """Load the champion, or a pinned version so that every file of a day uses the same one."""
+    import mlflow.pyfunc
+
+    info = champion_info(settings, CHAMPION, version)
+    pyfunc = mlflow.pyfunc.load_model(version_uri(settings, info.version))
+    return LoadedModel(
+        settings.model_name, info.version, info.run_id, info.model_type, info.threshold, pyfunc
+    )
+
+
+def inference_partition(settings: Settings, ds: date) -> Path:
+    return partition_dir(settings.inference_dir, ds)
+
+
+def list_inputs(settings: Settings, ds: date) -> list[Path]:
+    """The day's input files (hidden and temporary files are ignored)."""
+    folder = inference_partition(settings, ds)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix in INPUT_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def simulate_day(
+    settings: Settings,
+    ds: date,
+    rows: int | None = None,
+    *,
+    labels: bool = False,
+    drift: float = 0.0,
+    seed: int | None = None,
+) -> Path:
+    """Write a simulated day of readings to ``inference/ds=…/simulated.parquet``."""
+    frame = simulate_readings(
+        rows or settings.simulate_rows,
+        ds,
+        seed=seed,
+        machine_types=settings.machine_types,
+        labels=labels,
+        drift=drift,
+    )
+    return write_parquet_atomic(frame, inference_partition(settings, ds) / SIMULATED_FILE)
+
+
+def ensure_inputs(settings: Settings, ds: date, rows: int | None = None) -> list[Path]:
+    """The day's input files, simulating a day first when none arrived."""
+    return list_inputs(settings, ds) or [simulate_day(settings, ds, rows)]
+
+
+def read_readings(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        frame.columns = [str(c) for c in frame.columns]
+        return frame
+    return read_ai4i(path)
+
+
+def _validate(settings: Settings, frame: pd.DataFrame, stage: str) -> ValidationOutcome:
+    outcome = validate_frame(frame, readings_schema(identity_required=False), stage=stage)
+    if "type" in outcome.valid.columns:
+        served = outcome.valid["type"].isna() | outcome.valid["type"].isin(settings.machine_types)
+        if not served.all():
+            other = outcome.valid[~served].copy()
+            other.insert(0, ROW_COLUMN, other.index + 1)
+            other[REASON_COLUMN] = [
+                f"type: {t!r} is not served by this model (machine_types={settings.machine_types})"
+                for t in other["type"]
+            ]
+            outcome.quarantined = pd.concat([outcome.quarantined, other]).sort_values(ROW_COLUMN)
+            outcome.valid = outcome.valid[served].reset_index(drop=True)
+    return outcome
+
+
+def score_frame(settings: Settings, frame: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:
+    """Valid readings plus prediction, probabilities, risk level, recommendation, model version."""
+    scored = frame.copy()
+    assessed = assess_many(model.failure_probability(frame), model.threshold, settings.language)
+    for column, values in assessed.items():
+        scored[column] = values
+    scored["model_name"] = model.name
+    scored["model_version"] = model.version
+    scored["scored_at"] = datetime.now(UTC).isoformat()
+    return scored
+
+
+def score_file(
+    settings: Settings, ds: date, path: Path, model: LoadedModel, out_dir: Path | None = None
+) -> dict[str, Any]:
+    """Validate and score one input file; write its part file and its quarantine.
+
+    Returns a small summary (XCom-sized) that :func:`write_report` aggregates.
+    """
+    out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
+    outcome = _validate(settings, read_readings(path), stage=f"inference-{path.stem}")
+    quarantine = outcome.write_quarantine(partition_dir(settings.quarantine_dir, ds))
+    part = out_dir / f"{PART_PREFIX}{path.stem}.parquet"
+    if outcome.valid.empty:
+        part.unlink(missing_ok=True)
+        scored = pd.DataFrame()
+    else:
+        scored = score_frame(settings, outcome.valid, model)
+        write_parquet_atomic(scored, part)
+    alerts = scored[scored["prediction"] == 1] if not scored.empty else scored
+    alert_columns = [
+        c for c in ("udi", "product_id", "failure_probability", "risk_level") if c in alerts
+    ]
+    return {
+        "input": str(path),
+        "output": part.name if not scored.empty else None,
+        "rows_in": len(outcome.valid) + len(outcome.quarantined),
+        "rows_scored": len(scored),
+        "rows_quarantined": len(outcome.quarantined),
+        "quarantine_reasons": outcome.reason_counts,
+        "quarantine_path": str(quarantine) if quarantine else None,
+        "risk_levels": dict(Counter(scored["risk_level"])) if not scored.empty else {},
+        "alerts": alerts[alert_columns].head(100).to_dict("records"),
+        "model_version": model.version,
+    }
+
+
+def write_report(
+    settings: Settings,
+    ds: date,
+    parts: list[dict[str, Any]],
+    model_version: str,
+    out_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Aggregate the parts of a day into ``report.json``; drop part files of vanished inputs."""
+    out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
+    expected = {p["output"] for p in parts if p["output"]}
+    for stale in out_dir.glob(f"{PART_PREFIX}*.parquet"):
+        if stale.name not in expected:
+            stale.unlink()
+    levels: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for part in parts:
+        levels.update(part["risk_levels"])
+        reasons.update(part["quarantine_reasons"])
+    rows_scored = sum(p["rows_scored"] for p in parts)
+    report = {
+        "ds": ds.isoformat(),
+        "model_name": settings.model_name,
+        "model_version": model_version,
+        "inputs": len(parts),
+        "rows_in": sum(p["rows_in"] for p in parts),
+        "rows_scored": rows_scored,
+        "rows_quarantined": sum(p["rows_quarantined"] for p in parts),
+        "risk_levels": {level: levels.get(level, 0) for level in RISK_LEVELS},
+        "predicted_failures": levels.get("Alto", 0) + levels.get("Crítico", 0),
+        "alerts": [alert for p in parts for alert in p["alerts"]][:200],
+        "quality": {"quarantine_reasons": dict(reasons.most_common())},
+        "files": parts,
+        "written_at": datetime.now(UTC).isoformat(),
+    }
+    write_json_atomic(out_dir / REPORT_FILE, report)
+    return report
+
+
+def run_batch(settings: Settings, ds: date, rows: int | None = None) -> dict[str, Any]:
+    """Score a whole day with the champion and swap the day's predictions in atomically."""
+    inputs = ensure_inputs(settings, ds, rows)
+    model = load_model(settings)
+    with replace_partition(settings.predictions_dir, ds) as staging:
+        parts = [score_file(settings, ds, path, model, staging) for path in inputs]
+        report = write_report(settings, ds, parts, model.version, staging)
+    if report["rows_scored"] == 0:
+        raise DataValidationError(
+            f"no valid reading to score for {ds}",
+            partition_dir(settings.quarantine_dir, ds),
+        )
+    report["predictions_dir"] = str(partition_dir(settings.predictions_dir, ds))
+    return report

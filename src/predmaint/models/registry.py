@@ -1,0 +1,371 @@
+"""The MLflow Model Registry: register, promote by F1, roll back, and keep the history.
+
+Aliases, not the deprecated stages: ``champion`` (served), ``challenger`` (best non-champion of
+the last round), ``previous-champion`` (what a rollback returns to). Every decision is written on
+the versions it concerns as an ``event.<UTC time>`` tag, so the registry itself is the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from predmaint.data.columns import SENSOR_COLUMNS, TARGET
+from predmaint.errors import ModelNotFoundError, PredmaintError
+from predmaint.models.evaluation import classification_metrics
+from predmaint.models.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    PREVIOUS_CHAMPION,
+    alias_uri,
+    client,
+    version_uri,
+)
+from predmaint.models.training import TEST_SPLIT_ARTIFACT, CandidateRun
+from predmaint.settings import Settings
+
+EVENT_PREFIX = "event."
+_METRIC_TAGS = ("f1", "precision", "recall", "roc_auc", "pr_auc", "accuracy")
+
+
+@dataclass
+class Decision:
+    """What a promotion or rollback did and why (plain data for CLI, XCom and history)."""
+
+    action: str
+    reason: str
+    champion_version: str | None
+    previous_champion_version: str | None = None
+    challenger_version: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _record(mlflow_client: MlflowClient, name: str, version: str, action: str, reason: str) -> None:
+    """Append an event to a version's history (one tag per event, keyed by time)."""
+    key = f"{EVENT_PREFIX}{_now().replace(':', '-')}"
+    mlflow_client.set_model_version_tag(
+        name, version, key, json.dumps({"action": action, "reason": reason})
+    )
+    mlflow_client.set_model_version_tag(name, version, "last_decision", action)
+    mlflow_client.set_model_version_tag(name, version, "last_decision_reason", reason)
+
+
+def _alias_version(mlflow_client: MlflowClient, name: str, alias: str) -> str | None:
+    try:
+        return str(mlflow_client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def register(settings: Settings, candidates: list[CandidateRun]) -> dict[str, str]:
+    """Register every candidate as a new version; returns ``{run_id: version}``.
+
+    Each version carries its model type, threshold and test metrics as tags, so ``model info``
+    and the API need one registry call, not a run lookup.
+    """
+    mlflow_client = client(settings)
+    versions: dict[str, str] = {}
+    for candidate in candidates:
+        result = mlflow.register_model(candidate.model_uri, settings.model_name)
+        version = str(result.version)
+        tags = {
+            "model_type": candidate.kind,
+            "run_id": candidate.run_id,
+            "threshold": repr(candidate.threshold),
+            **{
+                name: repr(candidate.metrics[name])
+                for name in _METRIC_TAGS
+                if name in candidate.metrics
+            },
+        }
+        for key, value in tags.items():
+            mlflow_client.set_model_version_tag(settings.model_name, version, key, value)
+        _record(
+            mlflow_client,
+            settings.model_name,
+            version,
+            "registered",
+            f"trained as {candidate.kind} in run {candidate.run_id}; test F1 {candidate.metrics['f1']:.4f}",
+        )
+        versions[candidate.run_id] = version
+    return versions
+
+
+def _test_split(mlflow_client: MlflowClient, run_id: str) -> pd.DataFrame:
+    local = mlflow_client.download_artifacts(run_id, TEST_SPLIT_ARTIFACT)
+    return pd.read_parquet(local)
+
+
+def score_version(settings: Settings, version: str, data: pd.DataFrame) -> dict[str, float]:
+    """Metrics of a registered version on labelled data (its own threshold applied)."""
+    model = mlflow.pyfunc.load_model(version_uri(settings, version))
+    output = model.predict(data[list(SENSOR_COLUMNS)])
+    threshold = float(model.unwrap_python_model().threshold)
+    return classification_metrics(
+        data[TARGET].astype(int).to_numpy(), output["failure_probability"].to_numpy(), threshold
+    )
+
+
+def promote(
+    settings: Settings, candidates: list[CandidateRun], versions: dict[str, str]
+) -> Decision:
+    """Make the best candidate champion if it beats the current one on the same test data.
+
+    The champion is re-scored on the best candidate's test split (never trusted from its own
+    registration, which used another split); the candidate must beat that F1 by more than
+    ``promotion_margin``. The displaced champion becomes ``previous-champion``; the best
+    candidate that is not champion becomes ``challenger``.
+    """
+    if not candidates:
+        raise PredmaintError("no candidate to promote: train models first")
+    mlflow_client = client(settings)
+    name = settings.model_name
+    ranked = sorted(candidates, key=lambda c: c.metrics["f1"], reverse=True)
+    best = ranked[0]
+    best_version = versions[best.run_id]
+    best_f1 = best.metrics["f1"]
+    current = _alias_version(mlflow_client, name, CHAMPION)
+    scores = {f"candidate_v{versions[c.run_id]}_f1": c.metrics["f1"] for c in ranked}
+
+    if current is None:
+        promoted, reason = (
+            True,
+            f"no champion yet; v{best_version} ({best.kind}) has the best test F1 {best_f1:.4f}",
+        )
+    elif current == best_version:
+        promoted, reason = False, f"v{best_version} is already champion"
+    else:
+        champion_f1 = score_version(settings, current, _test_split(mlflow_client, best.run_id))[
+            "f1"
+        ]
+        scores[f"champion_v{current}_f1_rescored"] = champion_f1
+        promoted = best_f1 > champion_f1 + settings.promotion_margin
+        comparison = ">" if promoted else "<="
+        reason = (
+            f"v{best_version} ({best.kind}) test F1 {best_f1:.4f} {comparison} champion v{current} "
+            f"F1 {champion_f1:.4f} re-scored on the same test data + margin {settings.promotion_margin:g}"
+        )
+
+    previous = None
+    champion: str | None
+    if promoted:
+        if current is not None:
+            mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
+            _record(mlflow_client, name, current, "demoted", reason)
+            previous = current
+        mlflow_client.set_registered_model_alias(name, CHAMPION, best_version)
+        _record(mlflow_client, name, best_version, "promoted", reason)
+        champion = best_version
+    else:
+        champion = current
+        if current is not None and current != best_version:
+            _record(mlflow_client, name, current, "kept", reason)
+    challenger = next((versions[c.run_id] for c in ranked if versions[c.run_id] != champion), None)
+    if challenger is not None:
+        mlflow_client.set_registered_model_alias(name, CHALLENGER, challenger)
+        _record(
+            mlflow_client,
+            name,
+            challenger,
+            "challenger",
+            reason
+            if challenger == best_version
+            else f"runner-up of this round behind v{best_version}",
+        )
+    return Decision(
+        action="promoted" if promoted else "kept",
+        reason=reason,
+        champion_version=champion,
+        previous_champion_version=previous
+        or _alias_version(mlflow_client, name, PREVIOUS_CHAMPION),
+        challenger_version=challenger,
+        scores=scores,
+    )
+
+
+def rollback(
+    settings: Settings, to_version: str | None = None, reason: str = "manual rollback"
+) -> Decision:
+    """Move ``champion`` back to ``previous-champion`` (or to ``to_version``) and record why."""
+    mlflow_client = client(settings)
+    name = settings.model_name
+    current = _alias_version(mlflow_client, name, CHAMPION)
+    target = to_version or _alias_version(mlflow_client, name, PREVIOUS_CHAMPION)
+    if target is None:
+        raise ModelNotFoundError(
+            f"no '{PREVIOUS_CHAMPION}' alias on {name} to roll back to; pass a version explicitly"
+        )
+    try:
+        mlflow_client.get_model_version(name, target)
+    except MlflowException as exc:
+        raise ModelNotFoundError(f"{name} has no version {target}") from exc
+    if target == current:
+        raise PredmaintError(f"v{target} is already the champion")
+    mlflow_client.set_registered_model_alias(name, CHAMPION, target)
+    if _alias_version(mlflow_client, name, PREVIOUS_CHAMPION) == target:
+        mlflow_client.delete_registered_model_alias(name, PREVIOUS_CHAMPION)
+    _record(mlflow_client, name, target, "restored", reason)
+    if current is not None:
+        _record(mlflow_client, name, current, "rolled-back", reason)
+    return Decision("rolled-back", reason, target, previous_champion_version=current)
+
+
+def check_champion(settings: Settings, data: pd.DataFrame, source: str = "fresh data") -> Decision:
+    """Score the champion on fresh labelled data; roll back if it degraded and the previous does better.
+
+    Degraded means F1 below the champion's registered test F1 minus ``rollback_tolerance``.
+    """
+    mlflow_client = client(settings)
+    name = settings.model_name
+    current = _alias_version(mlflow_client, name, CHAMPION)
+    if current is None:
+        raise ModelNotFoundError(
+            f"{name} has no champion: run `predmaint run` or `predmaint train`"
+        )
+    registered = float(mlflow_client.get_model_version(name, current).tags["f1"])
+    now = score_version(settings, current, data)["f1"]
+    floor = registered - settings.rollback_tolerance
+    scores = {f"champion_v{current}_f1": now, f"champion_v{current}_registered_f1": registered}
+    if now >= floor:
+        reason = (
+            f"champion v{current} F1 {now:.4f} on {source} >= registered {registered:.4f} "
+            f"- tolerance {settings.rollback_tolerance:g}"
+        )
+        _record(mlflow_client, name, current, "checked-ok", reason)
+        return Decision("none", reason, current, scores=scores)
+    previous = _alias_version(mlflow_client, name, PREVIOUS_CHAMPION)
+    degraded = (
+        f"champion v{current} F1 {now:.4f} on {source} < registered {registered:.4f} "
+        f"- tolerance {settings.rollback_tolerance:g}"
+    )
+    if previous is None:
+        reason = f"{degraded}; no previous champion to roll back to: retrain"
+        _record(mlflow_client, name, current, "degraded", reason)
+        return Decision("alert", reason, current, scores=scores)
+    previous_f1 = score_version(settings, previous, data)["f1"]
+    scores[f"previous_v{previous}_f1"] = previous_f1
+    if previous_f1 > now:
+        decision = rollback(
+            settings, previous, f"{degraded}; previous champion v{previous} F1 {previous_f1:.4f}"
+        )
+        decision.scores = scores
+        return decision
+    reason = f"{degraded}; previous champion v{previous} is no better ({previous_f1:.4f}): retrain"
+    _record(mlflow_client, name, current, "degraded", reason)
+    return Decision("alert", reason, current, scores=scores)
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    """What the API's ``/model`` and ``predmaint model info`` show."""
+
+    name: str
+    alias: str
+    version: str
+    run_id: str
+    model_type: str
+    threshold: float
+    metrics: dict[str, float]
+    source: str
+    registered_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def champion_info(
+    settings: Settings, alias: str = CHAMPION, version: str | None = None
+) -> ChampionInfo:
+    """A registered version (by alias, or pinned by number) with its type, threshold, metrics."""
+    mlflow_client = client(settings)
+    try:
+        if version is not None:
+            mv = mlflow_client.get_model_version(settings.model_name, version)
+        else:
+            mv = mlflow_client.get_model_version_by_alias(settings.model_name, alias)
+    except MlflowException as exc:
+        wanted = f"version {version}" if version is not None else f"'{alias}' version"
+        raise ModelNotFoundError(
+            f"no {wanted} of {settings.model_name} in {settings.resolved_tracking_uri}: "
+            "train one with `predmaint run` (or `make run`)"
+        ) from exc
+    tags = mv.tags
+    return ChampionInfo(
+        name=settings.model_name,
+        alias=alias if version is None else "",
+        version=str(mv.version),
+        run_id=str(mv.run_id or tags.get("run_id", "")),
+        model_type=tags.get("model_type", "unknown"),
+        threshold=float(tags.get("threshold", "nan")),
+        metrics={k: float(tags[k]) for k in _METRIC_TAGS if k in tags},
+        source=str(mv.source),
+        registered_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC).isoformat(),
+    )
+
+
+def history(settings: Settings) -> list[dict[str, Any]]:
+    """Every recorded event across versions, oldest first, with current aliases."""
+    mlflow_client = client(settings)
+    name = settings.model_name
+    try:
+        model = mlflow_client.get_registered_model(name)
+    except MlflowException:
+        return []
+    aliases: dict[str, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():
+        aliases.setdefault(str(version), []).append(alias)
+    events = []
+    for mv in mlflow_client.search_model_versions(f"name='{name}'"):
+        for key, value in mv.tags.items():
+            if key.startswith(EVENT_PREFIX):
+                event = json.loads(value)
+                events.append(
+                    {
+                        "time": key[len(EVENT_PREFIX) :],
+                        "version": str(mv.version),
+                        "model_type": mv.tags.get("model_type", ""),
+                        "test_f1": float(mv.tags["f1"]) if "f1" in mv.tags else float("nan"),
+                        "aliases": sorted(aliases.get(str(mv.version), [])),
+                        **event,
+                    }
+                )
+    return sorted(events, key=lambda e: (e["time"], int(e["version"])))
+
+
+def load_labelled(path: Path) -> pd.DataFrame:
+    """Labelled readings from CSV or Parquet (for ``model check``)."""
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = [c for c in (*SENSOR_COLUMNS, TARGET) if c not in frame.columns]
+    if missing:
+        raise PredmaintError(f"{path} lacks column(s) {', '.join(missing)} needed to check a model")
+    return frame.assign(**{TARGET: frame[TARGET].astype(int)}).astype(
+        {c: np.float64 for c in SENSOR_COLUMNS}
+    )
+
+
+def load_champion(settings: Settings) -> Any:
+    """The champion pyfunc (raises :class:`ModelNotFoundError` with what to do)."""
+    client(settings)
+    try:
+        return mlflow.pyfunc.load_model(alias_uri(settings))
+    except MlflowException as exc:
+        raise ModelNotFoundError(
+            f"no champion of {settings.model_name} in {settings.resolved_tracking_uri}: "
+            "train one with `predmaint run` (or `make run`)"
+        ) from exc
