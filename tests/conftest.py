@@ -1,0 +1,88 @@
+"""Shared fixtures: the real dataset from ../shared, tmp project homes, a real MLflow store.
+
+Nothing here is mocked: ``trained_home`` runs the real feature job and trains the real models
+into a SQLite MLflow store in a temporary folder, once per test session.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from predmaint.settings import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ai4i2020.csv"
+DAY = date(2026, 11, 25)
+
+warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+# Tests must never read a developer's .env or a tracking server from the environment.
+for _name in list(os.environ):
+    if _name.startswith("PREDMAINT_") or _name == "MLFLOW_TRACKING_URI":
+        del os.environ[_name]
+
+
+@pytest.fixture(scope="session")
+def raw_csv() -> Path:
+    assert SHARED_DATA.is_file(), (
+        f"the real dataset is expected at {SHARED_DATA} (../shared/data/ai4i2020.csv)"
+    )
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def raw_frame(raw_csv: Path) -> pd.DataFrame:
+    from predmaint.data.acquire import read_ai4i
+
+    return read_ai4i(raw_csv)
+
+
+def make_settings(home: Path, raw: Path | None = SHARED_DATA, **overrides: Any) -> Settings:
+    """Settings for a project home in a temporary folder (embedded SQLite MLflow store)."""
+    return Settings(home=home, raw_data=raw, _env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+#: A smaller forest and grid for tests that need *a* model, not the best one (seconds, not 20 s).
+FAST = {"rf_n_estimators": 25, "rf_max_depth_grid": [8], "cv_folds": 2}
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    def factory(**overrides: Any) -> Settings:
+        return make_settings(tmp_path / "home", **overrides)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A project home with features for DAY and a champion trained with default settings.
+
+    Session-scoped and shared: tests must not move its aliases (use ``fresh_trained`` for that).
+    """
+    from predmaint.features.job import build_features
+    from predmaint.workflow import train_and_promote
+
+    settings = make_settings(tmp_path_factory.mktemp("trained"))
+    result = build_features(settings, DAY)
+    train_and_promote(settings, DAY, result.features_path)
+    return settings
+
+
+@pytest.fixture
+def fresh_trained(tmp_path: Path) -> Settings:
+    """A private project home with a quickly trained champion (random forest only)."""
+    from predmaint.features.job import build_features
+    from predmaint.workflow import train_and_promote
+
+    settings = make_settings(tmp_path / "home", models=["random_forest"], **FAST)
+    result = build_features(settings, DAY)
+    train_and_promote(settings, DAY, result.features_path)
+    return settings
