@@ -958,3 +958,30 @@ def test_deployment_guide_names_only_real_services() -> None:
         set(line.split()) >= {"airflow-apiserver", "airflow-scheduler", "airflow-worker"}
         for line in restart_lines
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# the commands the images and the guide run exist in the CLI
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (["serve"], ["--host", "--port"]),  # the API image's CMD and the api service's command
+        (["run"], []),  # docs/deployment.md: the first model, on the worker
+        (["model", "info"], ["--json"]),  # docs/deployment.md
+    ],
+)
+def test_the_cli_has_the_commands_the_deployment_calls(
+    command: list[str], options: list[str]
+) -> None:
+    script = Path(sys.executable).parent / "predmaint"
+    assert script.exists(), f"no `predmaint` console script beside {sys.executable}"
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    done = subprocess.run(
+        [str(script), *command, "--help"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, f"predmaint {' '.join(command)}: {done.stderr}"
+    for option in options:
+        assert re.search(rf"(?<![\w-]){option}(?![\w-])", done.stdout), f"{command}: no {option}"
