@@ -20,8 +20,8 @@ from sklearn.metrics import (
 def tune_threshold(y_true: Any, probability: Any) -> tuple[float, float]:
     """The probability threshold that maximises F1 on (validation) data, and that F1.
 
-    Among equally good thresholds, the midpoint of the best plateau is taken, so the decision
-    does not sit on the edge of one validation example.
+    Among equally good thresholds, the midpoint of the best interval is taken, so the decision
+    does not sit on the score of one validation example.
     """
     precision, recall, thresholds = precision_recall_curve(y_true, probability)
     precision, recall = precision[:-1], recall[:-1]
@@ -31,11 +31,10 @@ def tune_threshold(y_true: Any, probability: Any) -> tuple[float, float]:
     if best == 0.0:
         return 0.5, 0.0
     plateau = np.flatnonzero(np.isclose(f1, best))
-    low = float(thresholds[plateau[0]])
-    high_index = plateau[-1] + 1
-    # Past the plateau's last threshold the next distinct score would flip a prediction.
-    high = float(thresholds[high_index]) if high_index < len(thresholds) else low
-    return (low + high) / 2 if high > low else low, best
+    # Any threshold in (score below the plateau, last plateau score] makes the same best decisions.
+    low = float(thresholds[plateau[0] - 1]) if plateau[0] > 0 else 0.0
+    high = float(thresholds[plateau[-1]])
+    return (low + high) / 2, best
 
 
 def classification_metrics(y_true: Any, probability: Any, threshold: float) -> dict[str, float]:

@@ -1,0 +1,246 @@
+"""The champion compiled once at load: ONNX Runtime, feature step included, sklearn as fallback.
+
+scikit-learn spends milliseconds validating and dispatching one row through a 100-tree forest;
+ONNX Runtime scores the same row in microseconds. The whole pipeline is converted with skl2onnx,
+including :class:`PhysicsFeatures` (a custom converter below, same operations in the same order
+as :func:`predmaint.features.formulas.derive`, in float64), so the API takes the five raw sensor
+values exactly as training did. A compiled model is only used after it reproduced the pipeline
+on a probe set; otherwise the pipeline itself is served and :attr:`Scorer.detail` says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from predmaint.data.columns import SENSOR_COLUMNS
+from predmaint.features.formulas import MODEL_FEATURES
+from predmaint.features.transformer import PhysicsFeatures
+
+log = logging.getLogger(__name__)
+
+#: Largest |compiled − sklearn| probability accepted (the parity test holds the same bound).
+PARITY_TOLERANCE = 1e-5
+ONNX_RUNTIME = "onnxruntime"
+SKLEARN = "sklearn"
+_TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}  # ml opset 3: tree thresholds stored as float64
+_INPUT = "sensors"
+_FLOAT32_OPTION = "float32_rounding"
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Scorer(Protocol):
+    """Failure probability from raw sensor values (columns in :data:`SENSOR_COLUMNS` order)."""
+
+    runtime: str
+    detail: str
+
+    def probability(self, sensors: FloatArray) -> FloatArray: ...
+
+    def probability_one(self, values: Sequence[float]) -> float: ...
+
+
+class PipelineScorer:
+    """The scikit-learn pipeline itself: always correct, slow on single rows."""
+
+    runtime = SKLEARN
+
+    def __init__(self, pipeline: Any, detail: str = "scikit-learn pipeline") -> None:
+        self.pipeline = pipeline
+        self.detail = detail
+        self._column = list(pipeline.classes_).index(1)
+
+    def probability(self, sensors: FloatArray) -> FloatArray:
+        proba = self.pipeline.predict_proba(np.asarray(sensors, dtype=np.float64))
+        return np.asarray(proba[:, self._column], dtype=np.float64)
+
+    def probability_one(self, values: Sequence[float]) -> float:
+        return float(self.probability(np.asarray([values], dtype=np.float64))[0])
+
+
+class OnnxScorer:
+    """An ONNX Runtime session over the converted pipeline.
+
+    ``threads=1`` for the API (a single row gains nothing from a thread pool, and idle pool
+    threads spinning would steal the event loop's core); more for bulk scoring.
+    """
+
+    runtime = ONNX_RUNTIME
+
+    def __init__(self, model: bytes, column: int, threads: int = 1, detail: str = "") -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.model = model
+        self.detail = detail or f"ONNX Runtime {ort.__version__}, {threads} thread(s)"
+        self._column = column
+        self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self._outputs = [self._session.get_outputs()[1].name]  # (label, probabilities)
+        self._run = self._session.run
+
+    def with_threads(self, threads: int) -> OnnxScorer:
+        """The same compiled model in a session with another thread count."""
+        return OnnxScorer(self.model, self._column, threads)
+
+    def probability(self, sensors: FloatArray) -> FloatArray:
+        batch = np.ascontiguousarray(sensors, dtype=np.float64)
+        proba = self._run(self._outputs, {_INPUT: batch})[0]
+        return np.asarray(proba[:, self._column], dtype=np.float64)
+
+    def probability_one(self, values: Sequence[float]) -> float:
+        row = np.array([values], dtype=np.float64)
+        return float(self._run(self._outputs, {_INPUT: row})[0][0, self._column])
+
+
+# --- the feature step as ONNX -----------------------------------------------------------------
+
+
+def _physics_shape(operator: Any) -> None:
+    keep = operator.raw_operator.keep
+    width = len(MODEL_FEATURES) if keep is None else len(keep)
+    rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = operator.inputs[0].type.__class__([rows, width])
+
+
+def _physics_convert(scope: Any, operator: Any, container: Any) -> None:
+    """``derive`` op for op (same order of float64 operations, hence the same bits)."""
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import guess_numpy_type
+
+    dtype = guess_numpy_type(operator.inputs[0].type)
+    proto = TensorProto.DOUBLE if dtype == np.float64 else TensorProto.FLOAT
+    x = operator.inputs[0].full_name
+
+    def const(value: float | list[int], kind: int = proto) -> str:
+        name = scope.get_unique_variable_name("const")
+        values = value if isinstance(value, list) else [value]
+        dims = [len(values)] if isinstance(value, list) else []
+        container.add_initializer(name, kind, dims, values)
+        return name
+
+    def node(op: str, inputs: list[str], **attrs: Any) -> str:
+        out = scope.get_unique_variable_name(op.lower())
+        container.add_node(op, inputs, out, name=scope.get_unique_operator_name(op), **attrs)
+        return out
+
+    air, process, speed, torque, wear = (
+        node("Gather", [x, const([i], TensorProto.INT64)], axis=1) for i in range(5)
+    )
+    derived = [
+        node("Sub", [process, air]),
+        node(
+            "Mul",
+            [
+                torque,
+                node(
+                    "Div",
+                    [
+                        node("Mul", [node("Mul", [speed, const(2.0)]), const(math.pi)]),
+                        const(60.0),
+                    ],
+                ),
+            ],
+        ),
+        node("Div", [torque, node("Div", [speed, const(1000.0)])]),
+        node("Div", [process, air]),
+        node("Div", [wear, node("Mul", [speed, const(0.001)])]),
+        node("Mul", [wear, torque]),
+    ]
+    out = node("Concat", [x, *derived], axis=1)
+    keep = operator.raw_operator.keep
+    if keep is not None:
+        indices = [MODEL_FEATURES.index(name) for name in keep]
+        out = node("Gather", [out, const(indices, TensorProto.INT64)], axis=1)
+    if container.get_options(operator.raw_operator, {_FLOAT32_OPTION: False})[_FLOAT32_OPTION]:
+        # scikit-learn trees compare float32(x) with float64 thresholds: round the same way.
+        out = node("Cast", [out], to=TensorProto.FLOAT)
+        out = node("Cast", [out], to=proto)
+    container.add_node("Identity", [out], operator.outputs[0].full_name)
+
+
+_registered = False
+
+
+def _register() -> None:
+    global _registered
+    if _registered:
+        return
+    from skl2onnx import update_registered_converter
+
+    update_registered_converter(
+        PhysicsFeatures,
+        "PredmaintPhysicsFeatures",
+        _physics_shape,
+        _physics_convert,
+        options={_FLOAT32_OPTION: [False, True]},
+    )
+    _registered = True
+
+
+def to_onnx(pipeline: Any) -> bytes:
+    """The fitted pipeline (feature step first) as a serialized ONNX model, float64 input."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+    from sklearn.ensemble import RandomForestClassifier
+
+    _register()
+    steps = [step for _, step in pipeline.steps]
+    options: dict[int, dict[str, Any]] = {id(steps[-1]): {"zipmap": False}}
+    if isinstance(steps[0], PhysicsFeatures) and isinstance(steps[1], RandomForestClassifier):
+        options[id(steps[0])] = {_FLOAT32_OPTION: True}
+    onnx_model = convert_sklearn(
+        pipeline,
+        initial_types=[(_INPUT, DoubleTensorType([None, len(SENSOR_COLUMNS)]))],
+        target_opset=_TARGET_OPSET,
+        options=options,
+    )
+    return bytes(onnx_model.SerializeToString())
+
+
+def probe_readings(rows: int = 2000, seed: int = 7) -> FloatArray:
+    """Deterministic plausible readings that cover AI4I's ranges and its failure regions."""
+    rng = np.random.default_rng(seed)
+    air = rng.uniform(295.0, 305.0, rows)
+    return np.column_stack(
+        [
+            air,
+            air + rng.uniform(7.0, 13.0, rows),
+            rng.uniform(1150.0, 2900.0, rows).round(),
+            rng.uniform(3.0, 77.0, rows).round(1),
+            rng.uniform(0.0, 255.0, rows).round(),
+        ]
+    )
+
+
+def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
+    """An ONNX Runtime scorer if conversion works and matches the pipeline, else the pipeline.
+
+    Never raises: a model that cannot be compiled is still served, more slowly, and the
+    returned scorer's ``runtime`` and ``detail`` say which path is used and why.
+    """
+    reference = PipelineScorer(pipeline)
+    try:
+        compiled = OnnxScorer(to_onnx(pipeline), reference._column)
+        sample = probe_readings() if probe is None else probe
+        gap = float(np.max(np.abs(compiled.probability(sample) - reference.probability(sample))))
+    except Exception as exc:  # any converter or runtime failure means: serve the pipeline
+        log.warning("serving the scikit-learn pipeline: ONNX compilation failed: %s", exc)
+        return PipelineScorer(pipeline, f"ONNX compilation failed ({type(exc).__name__}: {exc})")
+    if not gap <= PARITY_TOLERANCE:
+        log.warning("serving the scikit-learn pipeline: ONNX differs by %.3g", gap)
+        return PipelineScorer(
+            pipeline, f"ONNX model differs from the pipeline by {gap:.3g} > {PARITY_TOLERANCE:g}"
+        )
+    compiled.detail += f"; max |ONNX - sklearn| on {len(sample)} probe readings: {gap:.2g}"
+    return compiled
