@@ -339,3 +339,21 @@ def train_models(
         train_model(settings, kind, features_path, ds=ds, progress=progress)
         for kind in settings.models
     ]
+
+
+def compare_candidates(candidates: list[CandidateRun]) -> list[dict[str, Any]]:
+    """The candidates best first by test F1, the order ``promote`` ranks them in.
+
+    One row per candidate with the metrics a reviewer compares; plain data for XCom and logs.
+    """
+    shown = ("f1", "precision", "recall", "pr_auc", "roc_auc", "accuracy", "threshold")
+    ranked = sorted(candidates, key=lambda c: c.metrics["f1"], reverse=True)
+    return [
+        {
+            "rank": position,
+            "kind": c.kind,
+            "run_id": c.run_id,
+            **{name: c.metrics[name] for name in shown if name in c.metrics},
+        }
+        for position, c in enumerate(ranked, start=1)
+    ]
