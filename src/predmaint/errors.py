@@ -19,11 +19,21 @@ class DataValidationError(PredmaintError):
     Row-level problems never raise: those rows are quarantined and the good ones go on.
     """
 
-    def __init__(self, message: str, quarantine_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        quarantine_path: Path | None = None,
+        reasons: dict[str, int] | None = None,
+    ) -> None:
+        if reasons:
+            # The most frequent rules, so a failed task or command says why without opening a file.
+            shown = "; ".join(f"{rule} ({count} rows)" for rule, count in list(reasons.items())[:3])
+            message = f"{message}; rules broken: {shown}"
         if quarantine_path is not None:
             message = f"{message} (quarantined rows: {quarantine_path})"
         super().__init__(message)
         self.quarantine_path = quarantine_path
+        self.reasons = reasons or {}
 
 
 class ModelNotFoundError(PredmaintError):

@@ -88,6 +88,7 @@ def validate_raw_data(
         raise DataValidationError(
             f"no valid row of machine type(s) {settings.machine_types} in {acquired.path}",
             quarantine_path,
+            outcome.reason_counts,
         )
     out = processed_partition(settings, ds)
     write_parquet_atomic(kept, out / VALIDATED_FILE)
@@ -115,7 +116,9 @@ def validate_features(settings: Settings, ds: date) -> dict[str, Any]:
     outcome = validate_frame(pd.read_parquet(path), features_schema(), stage="features")
     quarantine_path = outcome.write_quarantine(quarantine_partition(settings, ds))
     if outcome.valid.empty:
-        raise DataValidationError("every row failed feature validation", quarantine_path)
+        raise DataValidationError(
+            "every row failed feature validation", quarantine_path, outcome.reason_counts
+        )
     if not outcome.quarantined.empty:
         write_parquet_atomic(outcome.valid, path)
     stats = outcome.valid[list(DERIVED_FEATURES)].describe().T

@@ -218,6 +218,20 @@ def write_report(
     return report
 
 
+def require_scored(settings: Settings, ds: date, report: dict[str, Any]) -> None:
+    """Fail a day in which no reading could be scored: an empty report would pass for a quiet day.
+
+    The message names the rules the readings broke and the day's quarantine folder.
+    """
+    if report["rows_scored"] > 0:
+        return
+    raise DataValidationError(
+        f"no valid reading to score for {ds} in {report['inputs']} input file(s)",
+        partition_dir(settings.quarantine_dir, ds),
+        report["quality"]["quarantine_reasons"],
+    )
+
+
 def run_batch(settings: Settings, ds: date, rows: int | None = None) -> dict[str, Any]:
     """Score a whole day with the champion and swap the day's predictions in atomically."""
     inputs = ensure_inputs(settings, ds, rows)
@@ -225,10 +239,6 @@ def run_batch(settings: Settings, ds: date, rows: int | None = None) -> dict[str
     with replace_partition(settings.predictions_dir, ds) as staging:
         parts = [score_file(settings, ds, path, model, staging) for path in inputs]
         report = write_report(settings, ds, parts, model.version, staging)
-    if report["rows_scored"] == 0:
-        raise DataValidationError(
-            f"no valid reading to score for {ds}",
-            partition_dir(settings.quarantine_dir, ds),
-        )
+    require_scored(settings, ds, report)
     report["predictions_dir"] = str(partition_dir(settings.predictions_dir, ds))
     return report
