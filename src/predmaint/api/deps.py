@@ -1,0 +1,73 @@
+"""Dependencies as ``Annotated`` aliases: routes say what they need, tests can override it.
+
+Everything comes from ``app.state`` (set once in :func:`predmaint.api.main.create_app`), so a
+dependency is an attribute read, never a registry call or a file read.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
+
+from predmaint.api.holder import ModelHolder, ServedModel
+from predmaint.api.metrics import ApiMetrics
+from predmaint.settings import Settings
+
+API_KEY_HEADER = "X-API-Key"
+_api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="Needed by /predict* and /model when PREDMAINT_API_KEY is set.",
+)
+
+
+class ModelUnavailableError(Exception):
+    """No model is loaded: the API answers 503 with how to train one."""
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_holder(request: Request) -> ModelHolder:
+    holder: ModelHolder = request.app.state.holder
+    return holder
+
+
+def get_metrics(request: Request) -> ApiMetrics:
+    metrics: ApiMetrics = request.app.state.metrics
+    return metrics
+
+
+def get_model(request: Request) -> ServedModel:
+    """The model snapshot this request uses from start to end (503 if none is loaded)."""
+    holder: ModelHolder = request.app.state.holder
+    served = holder.current
+    if served is None:
+        raise ModelUnavailableError(holder.missing_reason)
+    return served
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HolderDep = Annotated[ModelHolder, Depends(get_holder)]
+MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+ModelDep = Annotated[ServedModel, Depends(get_model)]
+
+
+def require_api_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)]
+) -> None:
+    """Refuse the request unless it carries the configured key (constant-time comparison)."""
+    expected = settings.api_key
+    if expected is None:
+        return
+    if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"missing or wrong API key: send it in the {API_KEY_HEADER} header",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )

@@ -1,0 +1,131 @@
+"""The served model: loaded and compiled once, swapped atomically when the alias moves.
+
+Requests read :attr:`ModelHolder.current` once and use that snapshot to the end, so a swap
+never mixes two models in one answer and never fails a request. The registry is asked about
+the alias from a background task every ``api_poll_interval_s`` seconds (in a worker thread:
+MLflow calls block), never on a request. If the registry cannot be reached the holder keeps
+the model it has and records why, which ``/ready`` and ``/model`` report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from predmaint.errors import ModelNotFoundError
+from predmaint.inference.batch import load_model
+from predmaint.models.compiled import Scorer, compile_pipeline
+from predmaint.models.registry import ChampionInfo, champion_info
+from predmaint.models.tracking import CHAMPION
+from predmaint.settings import Settings
+
+log = logging.getLogger(__name__)
+REACHABLE = "reachable"
+_ABSENT_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _is_absent(exc: ModelNotFoundError) -> bool:
+    """True when the registry answered "no such model or alias" (not when it did not answer)."""
+    code = getattr(exc.__cause__, "error_code", None)
+    return code in _ABSENT_CODES
+
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    """One registered version, compiled, with the threshold its answers apply."""
+
+    info: ChampionInfo
+    scorer: Scorer
+    threshold: float
+    loaded_at: str
+
+
+def load_served(settings: Settings, info: ChampionInfo) -> ServedModel:
+    """Load a registered version from MLflow and compile its pipeline (blocking, seconds)."""
+    loaded = load_model(settings, info.version)
+    classifier = loaded.pyfunc.unwrap_python_model()
+    scorer = compile_pipeline(classifier.pipeline)
+    log.info("loaded %s v%s (%s)", info.name, info.version, scorer.detail)
+    return ServedModel(info, scorer, float(classifier.threshold), _now())
+
+
+class ModelHolder:
+    """Holds the champion and follows ``models:/<name>@champion``."""
+
+    def __init__(
+        self, settings: Settings, on_swap: Callable[[ServedModel], None] | None = None
+    ) -> None:
+        self.settings = settings
+        self._on_swap = on_swap
+        self.current: ServedModel | None = None
+        self.registry_status = "not checked yet"
+        self.last_check: str | None = None
+        self.missing_reason = (
+            f"no '{CHAMPION}' version of {settings.model_name} loaded yet: train one with "
+            "`predmaint run` (or `make run`)"
+        )
+        self.reloads = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def refresh(self) -> bool:
+        """Ask the registry which version is champion; load it if it changed (blocking).
+
+        Returns True when a new model was swapped in. Never raises: failures are recorded.
+        """
+        self.last_check = _now()
+        try:
+            info = champion_info(self.settings, CHAMPION)
+        except ModelNotFoundError as exc:
+            if _is_absent(exc):
+                self.registry_status = REACHABLE
+                self.missing_reason = str(exc)
+                return False
+            self._unreachable(exc.__cause__ or exc)
+            return False
+        except Exception as exc:  # the registry is down or unreadable: keep what we have
+            self._unreachable(exc)
+            return False
+        self.registry_status = REACHABLE
+        current = self.current
+        if current is not None and current.info.version == info.version:
+            return False
+        try:
+            served = load_served(self.settings, info)
+        except Exception as exc:
+            self.registry_status = f"could not load v{info.version}: {type(exc).__name__}: {exc}"
+            log.exception("loading v%s failed, serving what is loaded", info.version)
+            return False
+        self.current = served  # one reference assignment: requests see the old or the new one
+        self.reloads += 1
+        if self._on_swap is not None:
+            self._on_swap(served)
+        return True
+
+    def _unreachable(self, exc: BaseException) -> None:
+        self.registry_status = f"unreachable: {type(exc).__name__}: {exc}"[:500]
+        log.warning("registry check failed, serving what is loaded: %s", exc)
+
+    async def poll(self) -> None:
+        """Follow the alias until cancelled."""
+        while True:
+            await asyncio.sleep(self.settings.api_poll_interval_s)
+            await asyncio.to_thread(self.refresh)
+
+    async def start(self) -> None:
+        """First load (before the server accepts connections), then the polling task."""
+        await asyncio.to_thread(self.refresh)
+        self._task = asyncio.create_task(self.poll(), name="predmaint-model-poll")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,67 @@
+"""The FastAPI app: ``create_app`` wires settings, model holder, metrics, routes and docs.
+
+``predmaint serve`` runs ``uvicorn.run("predmaint.api.main:create_app", factory=True)``. Nothing
+heavy happens at import: the champion is loaded in the lifespan, before uvicorn accepts
+connections, and then followed by a background task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from predmaint import __version__
+from predmaint.api import docs, handlers
+from predmaint.api.holder import ModelHolder, ServedModel
+from predmaint.api.metrics import ApiMetrics, MetricsMiddleware
+from predmaint.api.routes import api_router
+from predmaint.settings import Settings, get_settings
+
+DESCRIPTION = """
+Failure prediction for AI4I 2020 machines from five sensor readings.
+
+The model served is the registry's `champion` alias; a promotion or a rollback is picked up
+within `PREDMAINT_API_POLL_INTERVAL_S` seconds without a restart. Texts are in Portuguese by
+default (`PREDMAINT_LANGUAGE=en` for English).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app for these settings (default: the process settings from the environment)."""
+    settings = settings or get_settings()
+    metrics = ApiMetrics()
+
+    def on_swap(served: ServedModel) -> None:
+        metrics.model_reloads.inc()
+        metrics.serving(
+            served.info.name, served.info.version, served.info.model_type, served.scorer.runtime
+        )
+
+    holder = ModelHolder(settings, on_swap=on_swap)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await holder.start()
+        try:
+            yield
+        finally:
+            await holder.stop()
+
+    app = FastAPI(
+        title="predmaint",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.holder = holder
+    app.state.metrics = metrics
+    handlers.install(app)
+    app.include_router(api_router(settings))
+    docs.install(app)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

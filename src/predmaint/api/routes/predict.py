@@ -1,0 +1,123 @@
+"""``POST /predict`` (the spec's contract) and ``POST /predict/batch``.
+
+The single-reading path is the hot one: an async route (no thread-pool hop), one compiled-model
+call on five floats, the pure-Python risk rules, and a JSON body written directly (FastAPI would
+otherwise validate and re-serialize the answer through the response model). When the model runs
+on the scikit-learn fallback, scoring moves to a worker thread so one slow call cannot stall
+the event loop.
+"""
+
+
+import json
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from predmaint.api.deps import MetricsDep, ModelDep
+from predmaint.api.holder import ServedModel
+from predmaint.api.schemas import (
+    PROBABILITY_MEANING,
+    BatchPrediction,
+    Prediction,
+    Problem,
+    SensorReading,
+    batch_request_model,
+)
+from predmaint.inference.risk import assess, assess_many
+from predmaint.models.compiled import SKLEARN
+from predmaint.settings import Settings
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "API key missing or wrong (when one is set)."},
+    422: {"description": "A field is missing, of the wrong type, not finite, or implausible."},
+    503: {"model": Problem, "description": "No model loaded: the message says how to train one."},
+}
+
+
+def _json(payload: dict[str, Any]) -> Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, media_type="application/json")
+
+
+def router(settings: Settings) -> APIRouter:
+    """The prediction routes for these settings (risk-text language, batch size limit)."""
+    language = settings.language
+    batch_request = batch_request_model(settings.api_batch_max)
+    routes = APIRouter(tags=["prediction"])
+
+    async def score_one(served: ServedModel, reading: SensorReading) -> float:
+        if served.scorer.runtime == SKLEARN:
+            return await run_in_threadpool(served.scorer.probability_one, reading.values())
+        return served.scorer.probability_one(reading.values())
+
+    @routes.post(
+        "/predict",
+        response_model=Prediction,
+        summary="Failure prediction for one reading",
+        description=(
+            "The spec's contract: `prediction`, `probability`, `risk_level`, `recommendation`, "
+            "plus `failure_probability` and `model_version`. `probability`: "
+            + PROBABILITY_MEANING
+        ),
+        responses=_ERRORS,
+    )
+    async def predict(reading: SensorReading, served: ModelDep, metrics: MetricsDep) -> Response:
+        risk = assess(await score_one(served, reading), served.threshold, language)
+        metrics.predicted(risk.prediction, risk.risk_level)
+        return _json(
+            {
+                "prediction": risk.prediction,
+                "probability": risk.probability,
+                "risk_level": risk.risk_level,
+                "recommendation": risk.recommendation,
+                "failure_probability": risk.failure_probability,
+                "model_version": served.info.version,
+            }
+        )
+
+    @routes.post(
+        "/predict/batch",
+        response_model=BatchPrediction,
+        summary=f"Failure predictions for up to {settings.api_batch_max} readings",
+        description="Each reading is validated as in `/predict`; answers come in the same order.",
+        responses=_ERRORS,
+    )
+    async def predict_batch(
+        request: batch_request,  # type: ignore[valid-type]  # the limit is a setting
+        served: ModelDep,
+        metrics: MetricsDep,
+    ) -> Response:
+        readings: list[SensorReading] = request.readings  # type: ignore[attr-defined]
+        sensors = np.array([r.values() for r in readings], dtype=np.float64)
+        if served.scorer.runtime == SKLEARN:
+            probability = await run_in_threadpool(served.scorer.probability, sensors)
+        else:
+            probability = served.scorer.probability(sensors)
+        assessed = assess_many(probability, served.threshold, language)
+        version = served.info.version
+        answers = [
+            {
+                "prediction": int(prediction),
+                "probability": float(confidence),
+                "risk_level": str(level),
+                "recommendation": str(text),
+                "failure_probability": float(p),
+                "model_version": version,
+            }
+            for prediction, confidence, level, text, p in zip(
+                assessed["prediction"],
+                assessed["probability"],
+                assessed["risk_level"],
+                assessed["recommendation"],
+                assessed["failure_probability"],
+                strict=True,
+            )
+        ]
+        for answer in answers:
+            metrics.predicted(answer["prediction"], answer["risk_level"])
+        return _json({"predictions": answers, "count": len(answers), "model_version": version})
+
+    return routes

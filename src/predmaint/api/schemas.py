@@ -1,0 +1,169 @@
+"""Request and response models of the API; sensor rules come from ``SENSOR_RANGES`` only.
+
+The request model is strict (a number must be a JSON number, not ``"298.5"`` or ``true``) and
+refuses NaN and infinity, so nothing implausible reaches the model. The bounds are read from
+:data:`predmaint.data.columns.SENSOR_RANGES`, the same rules the batch job's pandera schema
+applies, and they appear in the OpenAPI schema (Swagger shows them, schemathesis fuzzes them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from predmaint.data.columns import (
+    AIR_TEMPERATURE,
+    PROCESS_TEMPERATURE,
+    ROTATIONAL_SPEED,
+    SENSOR_COLUMNS,
+    SENSOR_RANGES,
+    TOOL_WEAR,
+    TORQUE,
+)
+from predmaint.inference.risk import RiskLevel
+
+#: The spec's curl example ("APIs de Inferência"): the body Swagger's "Try it out" starts from.
+SPEC_EXAMPLE: dict[str, float] = {
+    AIR_TEMPERATURE: 298.5,
+    PROCESS_TEMPERATURE: 308.9,
+    ROTATIONAL_SPEED: 1551,
+    TORQUE: 42.8,
+    TOOL_WEAR: 108,
+}
+
+PROBABILITY_MEANING = (
+    "Confidence in the predicted class: the failure probability when `prediction` is 1, one "
+    "minus it when `prediction` is 0 (the spec's example pairs prediction 0 with 0.92). The raw "
+    "score is `failure_probability`."
+)
+
+
+def sensor_field(name: str) -> Any:
+    """The pydantic field of one sensor: its plausible range, unit and description."""
+    rule = SENSOR_RANGES[name]
+    bounds: dict[str, float] = {"le": rule.high}
+    bounds["ge" if rule.low_inclusive else "gt"] = rule.low
+    return Field(
+        description=f"{rule.description} [{rule.unit}]; plausible range {rule.rule}.",
+        examples=[SPEC_EXAMPLE[name]],
+        json_schema_extra={"unit": rule.unit},
+        **bounds,
+    )
+
+
+class SensorReading(BaseModel):
+    """One reading of the five sensors, in the units of AI4I 2020 (kelvin, rpm, Nm, min)."""
+
+    model_config = ConfigDict(
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [SPEC_EXAMPLE]},
+    )
+
+    air_temperature: float = sensor_field(AIR_TEMPERATURE)
+    process_temperature: float = sensor_field(PROCESS_TEMPERATURE)
+    rotational_speed: float = sensor_field(ROTATIONAL_SPEED)
+    torque: float = sensor_field(TORQUE)
+    tool_wear: float = sensor_field(TOOL_WEAR)
+
+    def values(self) -> tuple[float, float, float, float, float]:
+        """The values in model order (:data:`SENSOR_COLUMNS`)."""
+        return (
+            self.air_temperature,
+            self.process_temperature,
+            self.rotational_speed,
+            self.torque,
+            self.tool_wear,
+        )
+
+
+assert tuple(SensorReading.model_fields) == SENSOR_COLUMNS, "field order is the model's order"
+
+
+class Prediction(BaseModel):
+    """The spec's answer (first four fields) plus what an operator needs to trace it."""
+
+    prediction: Literal[0, 1] = Field(description="1: failure predicted (threshold applied).")
+    probability: float = Field(ge=0.0, le=1.0, description=PROBABILITY_MEANING)
+    risk_level: RiskLevel = Field(
+        description="Baixo or Médio when prediction is 0; Alto or Crítico when it is 1."
+    )
+    recommendation: str = Field(description="What to do (Portuguese by default, as in the spec).")
+    failure_probability: float = Field(ge=0.0, le=1.0, description="Model score of class 1.")
+    model_version: str = Field(description="Registry version of the model that answered.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "prediction": 0,
+                    "probability": 0.92,
+                    "risk_level": "Baixo",
+                    "recommendation": "Operação normal. Continuar monitoramento.",
+                    "failure_probability": 0.08,
+                    "model_version": "1",
+                }
+            ]
+        }
+    )
+
+
+class BatchPrediction(BaseModel):
+    predictions: list[Prediction] = Field(description="One answer per reading, in order.")
+    count: int
+    model_version: str
+
+
+def batch_request_model(max_readings: int) -> type[BaseModel]:
+    """``{"readings": [...]}`` with at most ``max_readings`` (a setting, hence built per app)."""
+
+    class BatchRequest(BaseModel):
+        model_config = ConfigDict(strict=True)
+        readings: Annotated[
+            list[SensorReading],
+            Field(
+                min_length=1,
+                max_length=max_readings,
+                description=f"1 to {max_readings} readings (PREDMAINT_API_BATCH_MAX).",
+            ),
+        ]
+
+    return BatchRequest
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    model_version: str
+    registry: str = Field(description="'reachable', or why the last alias check failed.")
+    last_check: str | None = Field(description="UTC time of the last alias check.")
+
+
+class ModelInfo(BaseModel):
+    """The served model as the registry describes it, and how it is executed."""
+
+    name: str
+    alias: str
+    version: str
+    run_id: str
+    model_type: str
+    threshold: float
+    metrics: dict[str, float] = Field(description="Test-split metrics logged at training.")
+    source: str
+    registered_at: str
+    loaded_at: str
+    runtime: Literal["onnxruntime", "sklearn"] = Field(
+        description="onnxruntime: compiled pipeline; sklearn: fallback (see runtime_detail)."
+    )
+    runtime_detail: str
+    registry: str
+    poll_interval_s: float
+
+
+class Problem(BaseModel):
+    detail: str
+
