@@ -1,0 +1,90 @@
+"""Daily batch inference: the champion scores the day's readings, one mapped task per input file.
+
+load_production_model → process_new_data → generate_predictions[file…] → inference_report
+
+The day's readings are the files in ``inference/ds=…/`` (CSV or Parquet, as the plant drops them);
+when none arrived, ``process_new_data`` simulates a day (deterministic per day, so a re-run scores
+the same rows). ``generate_predictions`` is mapped over the files: on LocalExecutor they run side
+by side, on CeleryExecutor they spread over workers. Every mapped task loads the same pinned
+version, so a promotion during the run cannot mix two models in one day's predictions. Each file
+writes ``predictions/ds=…/part-<file>.parquet`` atomically; the report task writes ``report.json``
+and removes parts of files that are gone, so re-running a day leaves no duplicates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import dag, get_current_context, task
+from predmaint_dags import DEFAULT_ARGS, START_DATE, TAGS, run_day, settings
+
+
+@dag(
+    dag_id="batch_inference_pipeline",
+    schedule="@daily",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[*TAGS, "inference"],
+    doc_md=__doc__,
+)
+def batch_inference_pipeline() -> None:
+    """Wire the spec's four batch steps; the work is in ``predmaint.inference.batch``."""
+
+    @task
+    def load_production_model() -> dict[str, Any]:
+        """Load ``@champion`` once to prove it is usable, and pin its version for the whole run."""
+        from predmaint.inference.batch import load_model
+
+        model = load_model(settings())
+        return {
+            "name": model.name,
+            "version": model.version,
+            "run_id": model.run_id,
+            "model_type": model.model_type,
+            "threshold": model.threshold,
+        }
+
+    @task
+    def process_new_data() -> list[str]:
+        """The day's input files, simulating a day of readings when none arrived."""
+        from predmaint.inference.batch import ensure_inputs
+
+        return [str(path) for path in ensure_inputs(settings(), run_day())]
+
+    # A day of many files fans out; the cap keeps a small machine from loading the model in
+    # dozens of processes at once (each mapped task holds its own copy).
+    @task(map_index_template="{{ input_file }}", max_active_tis_per_dagrun=8)
+    def generate_predictions(path: str, model: dict[str, Any]) -> dict[str, Any]:
+        """Validate and score one input file with the pinned version; write its part file."""
+        from predmaint.inference.batch import load_model, score_file
+
+        get_current_context()["input_file"] = Path(path).name  # type: ignore[typeddict-unknown-key]
+        config = settings()
+        return score_file(config, run_day(), Path(path), load_model(config, model["version"]))
+
+    @task
+    def inference_report(parts: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
+        """Aggregate the day's files into ``report.json``; fail when no reading could be scored."""
+        from predmaint.inference.batch import require_scored, write_report
+
+        config, day = settings(), run_day()
+        report = write_report(config, day, list(parts), model["version"])
+        require_scored(config, day, report)
+        keys = ("ds", "model_version", "inputs", "rows_in", "rows_scored", "rows_quarantined")
+        return {
+            **{key: report[key] for key in keys},
+            "risk_levels": report["risk_levels"],
+            "predicted_failures": report["predicted_failures"],
+        }
+
+    model = load_production_model()
+    files = process_new_data()
+    model >> files
+    parts = generate_predictions.partial(model=model).expand(path=files)
+    inference_report(parts, model)
+
+
+batch_inference_pipeline()

@@ -1,0 +1,248 @@
+"""A local Airflow for predmaint in one command (``make airflow``): no Docker, nothing to install.
+
+Starts Airflow 3's four components (API server + UI, scheduler, DAG processor, triggerer) with
+LocalExecutor on an embedded SQLite metadata database under ``.airflow/``, the project's DAGs, and
+the spec's ``admin``/``admin`` login. Tasks use the same predmaint settings as ``make run``
+(``PREDMAINT_HOME`` is the project root unless set), so their MLflow runs and models land in the
+same store the ``make mlflow`` UI shows. Ctrl-C (or SIGTERM) stops every component and waits for it.
+
+Why not ``airflow standalone``: it generates a random admin password, binds the UI to 0.0.0.0,
+and on exit only terminates its direct children; here the login is the spec's, the UI listens on
+localhost, and each component's whole process group is stopped, with a bounded wait.
+
+Usage: ``python pipelines/airflow/run_local.py [--port 8080] [--home .airflow] [--no-triggerer]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = ROOT / "pipelines" / "airflow" / "dags"
+ADMIN_USER, ADMIN_PASSWORD = "admin", "admin"
+SIMPLE_AUTH_MANAGER = (
+    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+)
+#: Seconds a component gets to stop after SIGTERM before its process group is killed.
+STOP_TIMEOUT_S = 30.0
+
+
+def airflow_env(home: Path, port: int, host: str = "127.0.0.1") -> dict[str, str]:
+    """The environment every component and task shares (Airflow reads it before anything else).
+
+    Explicit ``AIRFLOW__*`` variables rather than an ``airflow.cfg``: they win over any config
+    file, so a developer's own ``~/airflow`` setup cannot leak in; Airflow writes ``airflow.cfg``
+    (with its generated JWT and Fernet keys, shared by all components) into ``home`` on first use.
+    """
+    home = home.resolve()
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__API__HOST": host,
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+            # Task processes report to the API server's execution API on this port.
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            # `airflow` subprocesses (task runners, the API server's workers) come from this venv.
+            "PATH": os.pathsep.join([bin_dir, env.get("PATH", "")]),
+            # The same predmaint project as `make run`: its MLflow store and data folder.
+            "PREDMAINT_HOME": env.get("PREDMAINT_HOME", str(ROOT)),
+        }
+    )
+    return env
+
+
+def write_passwords(home: Path) -> Path:
+    """The simple auth manager's password file: the spec's admin/admin, not a random password."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "passwords.json"
+    path.write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}))
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class Component:
+    """One Airflow command running in its own process group, its output prefixed by its name."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    _reader: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str], out: _Output) -> None:
+        # A new session: Ctrl-C reaches only the launcher, which stops components in order.
+        self.process = subprocess.Popen(
+            self.command,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(
+            target=out.pump, args=(self.name, self.process), daemon=True
+        )
+        self._reader.start()
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """SIGTERM the component, wait, then kill whatever is left of its process group."""
+        if self.process is None:
+            return
+        pid = self.process.pid
+        if self.process.poll() is None:
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(pid, sig)  # children it left behind (task runners, API workers)
+            except ProcessLookupError:
+                break
+            time.sleep(1.0 if sig == signal.SIGTERM else 0.0)
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+
+
+class _Output:
+    """Serialises the components' output lines onto the launcher's stdout."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def say(self, name: str, line: str) -> None:
+        with self._lock:
+            print(f"{name:<13}| {line}", flush=True)
+
+    def pump(self, name: str, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            self.say(name, raw.decode("utf-8", "replace").rstrip())
+
+
+def wait_for_api(port: int, timeout: float, alive: Sequence[Component]) -> bool:
+    """Poll the API server's health endpoint until it answers (or a component died)."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
+    while time.monotonic() < deadline:
+        if any(c.exited() is not None for c in alive):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(1.0)
+    return False
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGINT/SIGTERM."""
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def run(home: Path, port: int, host: str, triggerer: bool) -> int:
+    """Migrate the metadata database, start the components, supervise them until stopped."""
+    out = _Output()
+    env = airflow_env(home, port, host)
+    write_passwords(home.resolve())
+    airflow = str(Path(sys.executable).parent / "airflow")
+    out.say(
+        "predmaint", f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  PREDMAINT_HOME={env['PREDMAINT_HOME']}"
+    )
+    out.say("predmaint", "migrating the metadata database (SQLite)")
+    migrate = subprocess.run(
+        [airflow, "db", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if migrate.returncode != 0:
+        out.say("predmaint", migrate.stdout + migrate.stderr)
+        out.say("predmaint", "`airflow db migrate` failed; see above")
+        return migrate.returncode
+
+    names = ["api-server", "scheduler", "dag-processor"] + (["triggerer"] if triggerer else [])
+    components = [Component(name, [airflow, name]) for name in names]
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    status = 0
+    try:
+        for component in components:
+            component.start(env, out)
+        pids = ", ".join(f"{c.name}={c.process.pid}" for c in components if c.process)
+        out.say("predmaint", f"started: {pids}")
+        if wait_for_api(port, timeout=180, alive=components):
+            out.say(
+                "predmaint",
+                f"Airflow is up: http://localhost:{port}  (login {ADMIN_USER} / {ADMIN_PASSWORD}); "
+                "DAGs start paused: unpause them in the UI. Ctrl-C stops everything.",
+            )
+        while True:
+            for component in components:
+                code = component.exited()
+                if code is not None:
+                    out.say("predmaint", f"{component.name} exited with code {code}; stopping")
+                    status = code or 1
+                    raise _Stop(component.name)
+            time.sleep(1.0)
+    except _Stop:
+        pass
+    finally:
+        # Ignore further Ctrl-C while stopping: a half-stopped Airflow leaves orphans behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        out.say("predmaint", "stopping Airflow (scheduler first, API server last)")
+        # The scheduler first (no new tasks), the API server last (running tasks report to it).
+        for component in sorted(components, key=lambda c: c.name == "api-server"):
+            component.stop()
+            out.say("predmaint", f"{component.name} stopped")
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8080, help="API server and UI port")
+    parser.add_argument("--host", default="127.0.0.1", help="address the UI listens on")
+    parser.add_argument(
+        "--home", type=Path, default=ROOT / ".airflow", help="AIRFLOW_HOME (metadata DB, logs)"
+    )
+    parser.add_argument(
+        "--no-triggerer", action="store_true", help="skip the triggerer (no deferrable tasks here)"
+    )
+    args = parser.parse_args(argv)
+    return run(args.home, args.port, args.host, triggerer=not args.no_triggerer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
