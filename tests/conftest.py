@@ -29,6 +29,14 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 
+@pytest.fixture(autouse=True)
+def _isolated_mlflow_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mlflow.set_tracking_uri`` exports MLFLOW_TRACKING_URI; without this, a test's store would
+    leak into the next test's ``Settings()`` (which honours that variable)."""
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def raw_csv() -> Path:
     assert SHARED_DATA.is_file(), (
@@ -46,6 +54,8 @@ def raw_frame(raw_csv: Path) -> pd.DataFrame:
 
 def make_settings(home: Path, raw: Path | None = SHARED_DATA, **overrides: Any) -> Settings:
     """Settings for a project home in a temporary folder (embedded SQLite MLflow store)."""
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        os.environ.pop(name, None)  # exported by mlflow.set_tracking_uri in an earlier test
     return Settings(home=home, raw_data=raw, _env_file=None, **overrides)  # type: ignore[call-arg]
 
 
