@@ -69,7 +69,7 @@ def airflow_env(home: Path, port: int, host: str = "127.0.0.1") -> dict[str, str
             # `airflow` subprocesses (task runners, the API server's workers) come from this venv.
             "PATH": os.pathsep.join([bin_dir, env.get("PATH", "")]),
             # The same predmaint project as `make run`: its MLflow store and data folder.
-            "PREDMAINT_HOME": env.get("PREDMAINT_HOME", str(ROOT)),
+            "PREDMAINT_HOME": str(Path(env.get("PREDMAINT_HOME") or ROOT).resolve()),
         }
     )
     return env
@@ -95,10 +95,11 @@ class Component:
 
     def start(self, env: dict[str, str], out: _Output) -> None:
         # A new session: Ctrl-C reaches only the launcher, which stops components in order.
+        # The working directory is the predmaint project, as for `make run`: tasks read its .env.
         self.process = subprocess.Popen(
             self.command,
             env=env,
-            cwd=ROOT,
+            cwd=env["PREDMAINT_HOME"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -179,13 +180,18 @@ def run(home: Path, port: int, host: str, triggerer: bool) -> int:
     out = _Output()
     env = airflow_env(home, port, host)
     write_passwords(home.resolve())
+    Path(env["PREDMAINT_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow = str(Path(sys.executable).parent / "airflow")
     out.say(
         "predmaint", f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  PREDMAINT_HOME={env['PREDMAINT_HOME']}"
     )
     out.say("predmaint", "migrating the metadata database (SQLite)")
     migrate = subprocess.run(
-        [airflow, "db", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True
+        [airflow, "db", "migrate"],
+        env=env,
+        cwd=env["PREDMAINT_HOME"],
+        capture_output=True,
+        text=True,
     )
     if migrate.returncode != 0:
         out.say("predmaint", migrate.stdout + migrate.stderr)

@@ -33,7 +33,7 @@ from predmaint_dags import DEFAULT_ARGS, START_DATE, TAGS, run_day, settings
 def batch_inference_pipeline() -> None:
     """Wire the spec's four batch steps; the work is in ``predmaint.inference.batch``."""
 
-    @task
+    @task(multiple_outputs=False)
     def load_production_model() -> dict[str, Any]:
         """Load ``@champion`` once to prove it is usable, and pin its version for the whole run."""
         from predmaint.inference.batch import load_model
@@ -56,7 +56,11 @@ def batch_inference_pipeline() -> None:
 
     # A day of many files fans out; the cap keeps a small machine from loading the model in
     # dozens of processes at once (each mapped task holds its own copy).
-    @task(map_index_template="{{ input_file }}", max_active_tis_per_dagrun=8)
+    @task(
+        multiple_outputs=False,
+        map_index_template="{{ input_file }}",
+        max_active_tis_per_dagrun=8,
+    )
     def generate_predictions(path: str, model: dict[str, Any]) -> dict[str, Any]:
         """Validate and score one input file with the pinned version; write its part file."""
         from predmaint.inference.batch import load_model, score_file
@@ -65,7 +69,7 @@ def batch_inference_pipeline() -> None:
         config = settings()
         return score_file(config, run_day(), Path(path), load_model(config, model["version"]))
 
-    @task
+    @task(multiple_outputs=False)
     def inference_report(parts: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
         """Aggregate the day's files into ``report.json``; fail when no reading could be scored."""
         from predmaint.inference.batch import require_scored, write_report

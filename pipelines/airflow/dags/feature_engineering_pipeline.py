@@ -30,7 +30,7 @@ from predmaint_dags import DEFAULT_ARGS, FEATURES, START_DATE, TAGS, run_day, se
 def feature_engineering_pipeline() -> None:
     """Wire the four steps of the spec; the work is in ``predmaint.features.job``."""
 
-    @task
+    @task(multiple_outputs=False)
     def validate_data_quality() -> dict[str, Any]:
         """Validate the raw AI4I file against the raw schema; keep the configured machine types."""
         from predmaint.features.job import validate_raw_data
@@ -56,7 +56,7 @@ def feature_engineering_pipeline() -> None:
 
         return str(extract(settings(), run_day()))
 
-    @task(outlets=[FEATURES])
+    @task(multiple_outputs=False, outlets=[FEATURES])
     def validate_features(*, outlet_events: Any = None) -> dict[str, Any]:
         """Check the derived features; publish the day's features file as an Asset event."""
         from predmaint.features.job import validate_features as validate

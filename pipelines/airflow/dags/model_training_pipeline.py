@@ -43,7 +43,7 @@ CHECK_ROWS = 5000
 def model_training_pipeline() -> None:
     """Wire the spec's training steps; the work is in ``predmaint.models``."""
 
-    @task(inlets=[FEATURES])
+    @task(multiple_outputs=False, inlets=[FEATURES])
     def validate_training_data(*, inlet_events: Any = None) -> dict[str, Any]:
         """Pick the newest features the feature DAG published up to this run's day; validate them."""
         from predmaint.features.job import latest_features
@@ -70,14 +70,19 @@ def model_training_pipeline() -> None:
             )
         return validate(config, path)
 
-    @task(execution_timeout=timedelta(hours=2))
+    @task(multiple_outputs=False, execution_timeout=timedelta(hours=2))
     def train(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """Fit, tune and log one model kind in MLflow; the run's id, URI and metrics go to XCom."""
+        import warnings
         from pathlib import Path
 
         from predmaint.models.training import train_model
 
-        candidate = train_model(settings(), kind, Path(data["path"]), ds=run_day().isoformat())
+        with warnings.catch_warnings():
+            # skops looks a class up in every loaded module; in a task process those include
+            # Airflow's deprecated aliases, each of which warns: a thousand lines of noise per run.
+            warnings.filterwarnings("ignore", module=r"skops\.")
+            candidate = train_model(settings(), kind, Path(data["path"]), ds=run_day().isoformat())
         return candidate.to_dict()
 
     @task
@@ -90,7 +95,7 @@ def model_training_pipeline() -> None:
             log.info("%s", row)
         return ranking
 
-    @task
+    @task(multiple_outputs=False)
     def register_models(candidates: list[dict[str, Any]]) -> dict[str, str]:
         """Register every candidate as a new version of the model; ``{run_id: version}``."""
         from predmaint.models.registry import register
@@ -98,7 +103,7 @@ def model_training_pipeline() -> None:
 
         return register(settings(), [CandidateRun(**c) for c in candidates])
 
-    @task
+    @task(multiple_outputs=False)
     def promote_best_model(
         candidates: list[dict[str, Any]], versions: dict[str, str]
     ) -> dict[str, Any]:
@@ -110,7 +115,7 @@ def model_training_pipeline() -> None:
         log.info("%s: %s", decision.action, decision.reason)
         return decision.to_dict()
 
-    @task
+    @task(multiple_outputs=False)
     def check_champion() -> dict[str, Any]:
         """Score the champion on fresh labelled readings; roll back if it degraded."""
         from predmaint.data.simulate import simulate_readings

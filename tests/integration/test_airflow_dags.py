@@ -1,0 +1,183 @@
+"""The three DAGs as Airflow itself loads them: ids, schedules, tasks, dependencies, no parse-time work.
+
+Airflow reads its configuration once, at import, so the DagBag is filled in a subprocess with a
+temporary ``AIRFLOW_HOME`` (the environment ``make airflow`` uses); the test process never imports
+Airflow and a developer's own Airflow setup cannot leak in.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "pipelines" / "airflow" / "dags"
+RUFF = Path(sys.executable).with_name("ruff")
+
+#: Parse the DAG folder as the DAG processor does and describe what it found, as JSON.
+DESCRIBE_DAGBAG = """
+import json, sys
+from pathlib import Path
+from airflow.dag_processing.dagbag import BundleDagBag
+from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+folder = Path(sys.argv[1])
+bag = BundleDagBag(dag_folder=folder, bundle_path=folder)
+heavy = [m for m in ("predmaint.settings", "pandas", "sklearn", "mlflow") if m in sys.modules]
+dags = {}
+for dag in bag.dags.values():
+    dags[dag.dag_id] = {
+        "schedule": getattr(dag.timetable, "expression", None),
+        "timetable": type(dag.timetable).__name__,
+        "catchup": dag.catchup,
+        "max_active_runs": dag.max_active_runs,
+        "tasks": {
+            t.task_id: {
+                "downstream": sorted(t.downstream_task_ids),
+                "retries": t.retries,
+                "retry_delay_s": t.retry_delay.total_seconds(),
+                "has_retry_policy": t.retry_policy is not None,
+                "mapped": isinstance(t, MappedOperator),
+                "inlets": [getattr(a, "name", None) for a in t.inlets],
+                "outlets": [getattr(a, "name", None) for a in t.outlets],
+            }
+            for t in dag.tasks
+        },
+    }
+print("DAGBAG " + json.dumps({
+    "errors": bag.import_errors,
+    "dags": dags, "heavy_imports_at_parse": heavy,
+}, default=str))
+"""
+
+
+def load_launcher() -> ModuleType:
+    """``pipelines/airflow/run_local.py`` (what ``make airflow`` runs), for its environment."""
+    spec = importlib.util.spec_from_file_location("run_local", DAGS.parent / "run_local.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = load_launcher().airflow_env(home, port=8080)
+    env["PREDMAINT_HOME"] = str(tmp_path_factory.mktemp("predmaint_home"))
+    result = subprocess.run(
+        [sys.executable, "-c", DESCRIBE_DAGBAG, str(DAGS)],
+        env=env,
+        cwd=env["PREDMAINT_HOME"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("DAGBAG ")]
+    assert result.returncode == 0 and lines, f"DagBag subprocess failed:\n{result.stderr[-4000:]}"
+    described: dict[str, Any] = json.loads(lines[-1].removeprefix("DAGBAG "))
+    return described
+
+
+EXPECTED = {
+    "feature_engineering_pipeline": {
+        "schedule": "0 0 * * *",
+        "edges": {
+            "validate_data_quality": ["extract_features"],
+            "extract_features": ["validate_features"],
+            "validate_features": ["clean_old_files"],
+            "clean_old_files": [],
+        },
+    },
+    "model_training_pipeline": {
+        "schedule": "0 0 * * 0",
+        "edges": {
+            "validate_training_data": ["train_random_forest", "train_svm"],
+            "train_random_forest": ["evaluate_models", "promote_best_model", "register_models"],
+            "train_svm": ["evaluate_models", "promote_best_model", "register_models"],
+            "evaluate_models": ["register_models"],
+            "register_models": ["promote_best_model"],
+            "promote_best_model": ["check_champion"],
+            "check_champion": [],
+        },
+    },
+    "batch_inference_pipeline": {
+        "schedule": "0 0 * * *",
+        "edges": {
+            "load_production_model": [
+                "generate_predictions",
+                "inference_report",
+                "process_new_data",
+            ],
+            "process_new_data": ["generate_predictions"],
+            "generate_predictions": ["inference_report"],
+            "inference_report": [],
+        },
+    },
+}
+
+
+def test_the_dag_folder_imports_without_errors(dagbag: dict[str, Any]) -> None:
+    assert dagbag["errors"] == {}, f"import errors: {dagbag['errors']}"
+    assert sorted(dagbag["dags"]) == sorted(EXPECTED), "the spec's three DAG ids, nothing else"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_schedule_tasks_and_dependencies_are_the_specs(dagbag: dict[str, Any], dag_id: str) -> None:
+    # given the spec's steps, in order
+    expected = EXPECTED[dag_id]
+    # when Airflow parses the DAG
+    dag = dagbag["dags"][dag_id]
+    # then the schedule, the task ids and every edge are as specified
+    assert dag["schedule"] == expected["schedule"], f"{dag_id} schedule"
+    edges = {task_id: task["downstream"] for task_id, task in dag["tasks"].items()}
+    assert edges == expected["edges"], f"{dag_id} tasks and dependencies"
+    assert dag["catchup"] is False, "unpausing must not replay every day since start_date"
+    assert dag["max_active_runs"] == 1, "one run at a time: days share the MLflow registry"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_every_task_retries_with_a_delay_but_not_on_bad_input(
+    dagbag: dict[str, Any], dag_id: str
+) -> None:
+    for task_id, task in dagbag["dags"][dag_id]["tasks"].items():
+        assert task["retries"] >= 1 and task["retry_delay_s"] >= 30, f"{task_id} retries"
+        assert task["has_retry_policy"], f"{task_id}: predmaint errors must fail without retrying"
+
+
+def test_training_data_flows_through_the_features_asset(dagbag: dict[str, Any]) -> None:
+    features = dagbag["dags"]["feature_engineering_pipeline"]["tasks"]
+    training = dagbag["dags"]["model_training_pipeline"]["tasks"]
+    assert features["validate_features"]["outlets"] == ["predmaint_features"]
+    assert training["validate_training_data"]["inlets"] == ["predmaint_features"]
+
+
+def test_batch_scoring_is_mapped_over_the_days_files(dagbag: dict[str, Any]) -> None:
+    tasks = dagbag["dags"]["batch_inference_pipeline"]["tasks"]
+    assert tasks["generate_predictions"]["mapped"], "one mapped task instance per input file"
+    assert not any(t["mapped"] for name, t in tasks.items() if name != "generate_predictions")
+
+
+def test_parsing_reads_no_settings_and_imports_no_heavy_library(dagbag: dict[str, Any]) -> None:
+    # The DAG processor re-parses every file every 30 s: pandas, MLflow, scikit-learn and the
+    # settings belong inside task bodies.
+    assert dagbag["heavy_imports_at_parse"] == []
+
+
+def test_ruff_with_the_airflow_rules_is_clean() -> None:
+    result = subprocess.run(
+        [str(RUFF), "check", "--select", "AIR", "--preview", str(DAGS.parent)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"ruff AIR rules:\n{result.stdout}{result.stderr}"
