@@ -1,0 +1,193 @@
+"""A real Airflow, started the way ``make airflow`` starts it, runs ``batch_inference_pipeline``.
+
+The launcher (``pipelines/airflow/run_local.py``) starts the API server, scheduler and DAG
+processor on a temporary home and a free port; the test logs in as admin/admin through the REST
+API, unpauses and triggers the batch DAG, waits (bounded) for the run to succeed, checks the day's
+predictions, then stops the launcher with SIGINT, as Ctrl-C would, and checks nothing is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from predmaint.settings import Settings
+from tests.integration.test_airflow_dags import DAGS
+
+pytestmark = pytest.mark.slow
+
+LAUNCHER = DAGS.parent / "run_local.py"
+DAG_ID = "batch_inference_pipeline"
+STARTUP_TIMEOUT_S = 180
+RUN_TIMEOUT_S = 240
+STOP_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalAirflow:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    token: str = ""
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"}
+            | ({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def wait_for(self, what: str, probe: Any, timeout: float) -> Any:
+        """Call ``probe`` until it returns something truthy; fail with the launcher's log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"launcher exited while {what}:\n{self.log_tail()}"
+            try:
+                result = probe()
+            except (urllib.error.URLError, OSError):
+                result = None
+            if result:
+                return result
+            time.sleep(2)
+        pytest.fail(f"timed out after {timeout:.0f} s while {what}:\n{self.log_tail()}")
+
+    def component_pids(self) -> list[int]:
+        started = re.search(r"started: (.*)", self.log_path.read_text())
+        assert started, f"the launcher did not report its components:\n{self.log_tail()}"
+        return [int(pid) for pid in re.findall(r"=(\d+)", started.group(1))]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def local_airflow(fresh_trained: Settings, tmp_path: Path) -> Iterator[LocalAirflow]:
+    """``make airflow`` on a temporary home and a free port, over a project with a champion."""
+    port = free_port()
+    log_path = tmp_path / "airflow.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        {
+            "PREDMAINT_HOME": str(fresh_trained.home),
+            "PREDMAINT_SIMULATE_ROWS": "300",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(LAUNCHER),
+                "--home",
+                str(tmp_path / "airflow_home"),
+                "--port",
+                str(port),
+                "--no-triggerer",
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    airflow = LocalAirflow(process, port, log_path)
+    try:
+        yield airflow
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_a_real_scheduler_runs_the_batch_dag_and_ctrl_c_stops_everything(
+    local_airflow: LocalAirflow, fresh_trained: Settings
+) -> None:
+    airflow = local_airflow
+    # given a running local Airflow, logged in as the spec's admin/admin
+    airflow.wait_for(
+        "waiting for the API server",
+        lambda: airflow.request("GET", "/api/v2/monitor/health"),
+        STARTUP_TIMEOUT_S,
+    )
+    airflow.token = airflow.request(
+        "POST", "/auth/token", {"username": "admin", "password": "admin"}
+    )["access_token"]
+    airflow.wait_for(
+        f"waiting for the DAG processor to parse {DAG_ID}",
+        lambda: airflow.request("GET", f"/api/v2/dags/{DAG_ID}"),
+        STARTUP_TIMEOUT_S,
+    )
+
+    # when the batch DAG is triggered for today (the interval unpausing schedules, so there is
+    # exactly one run) and unpaused
+    today = datetime.now(UTC).date()
+    run_id = f"test-{today}"
+    airflow.request(
+        "POST",
+        f"/api/v2/dags/{DAG_ID}/dagRuns",
+        {"dag_run_id": run_id, "logical_date": f"{today}T00:00:00Z"},
+    )
+    airflow.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+
+    # then the scheduler runs it to success within the bound
+    def finished() -> str | None:
+        state: str = airflow.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")["state"]
+        return state if state in {"success", "failed"} else None
+
+    state = airflow.wait_for(f"waiting for run {run_id}", finished, RUN_TIMEOUT_S)
+    tasks = airflow.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
+    states = {
+        f"{t['task_id']}[{t['rendered_map_index'] or t['map_index']}]": t["state"]
+        for t in tasks["task_instances"]
+    }
+    assert state == "success", f"run {run_id} {state}: {states}\n{airflow.log_tail()}"
+    assert states["generate_predictions[simulated.parquet]"] == "success", states
+
+    # and the day's predictions and report are on disk, scored by the champion
+    report = json.loads((fresh_trained.predictions_dir / f"ds={today}" / "report.json").read_text())
+    assert report["rows_scored"] == 300 and report["model_version"] == "1"
+
+    # and SIGINT (Ctrl-C) stops the launcher and every component it started
+    pids = airflow.component_pids()
+    airflow.process.send_signal(signal.SIGINT)
+    assert airflow.process.wait(STOP_TIMEOUT_S) == 0, airflow.log_tail()
+    assert [pid for pid in pids if alive(pid)] == [], (
+        f"components left running:\n{airflow.log_tail()}"
+    )
