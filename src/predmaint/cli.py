@@ -274,11 +274,11 @@ def model_info(
 
     settings = _settings()
     info = _guard(lambda: champion_info(settings, alias))
-    if as_json:
-        _print_json(info.to_dict())
-        return
     rows = info.to_dict()
-    rows.update(rows.pop("metrics"))
+    rows.update(rows.pop("metrics"))  # test metrics as top-level keys: f1, precision, ...
+    if as_json:
+        _print_json(rows)
+        return
     console.print(_kv_table(f"{info.name}@{alias}", rows))
 
 
@@ -405,12 +405,18 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    # uvloop + httptools, no per-request access log line (request counts and latencies are in
+    # /metrics): a log line costs more than scoring a reading.
     uvicorn.run(
         "predmaint.api.main:create_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level="info",
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        server_header=False,
     )
 
 

@@ -1,0 +1,100 @@
+"""The CLI as a user runs it: `predmaint run` twice, then the model and data commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from predmaint.cli import app
+from tests.conftest import FAST, SHARED_DATA
+
+DAY = "2026-11-25"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PREDMAINT_HOME", str(tmp_path))
+    monkeypatch.setenv("PREDMAINT_RAW_DATA", str(SHARED_DATA))
+    for key, value in FAST.items():
+        monkeypatch.setenv(f"PREDMAINT_{key.upper()}", json.dumps(value))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str) -> str:
+    """Run a command; its output with line wrapping undone (rich wraps at the terminal width)."""
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output if "--json" in args else " ".join(result.output.split())
+
+
+def test_run_twice_then_inspect_the_registry(env: Path) -> None:
+    # first run: everything from raw file to predictions, with the time of each step
+    first = invoke("run", "--date", DAY, "--rows", "200")
+    for step in ("acquire", "features", "train + promote", "simulate", "batch inference", "total"):
+        assert step in first
+    assert "promoted" in first and "no champion yet" in first
+    assert (env / "mlflow.db").is_file()
+    assert (env / "data" / "predictions" / f"ds={DAY}" / "report.json").is_file()
+
+    # second run: the candidates meet the champion under the promotion rule
+    second = invoke("run", "--date", DAY, "--rows", "200")
+    assert "kept" in second and "re-scored on the same test data" in second
+
+    info = json.loads(invoke("model", "info", "--json"))
+    assert info["version"] == "1" and info["model_type"] in ("random_forest", "svm")
+    assert {"f1", "precision", "recall", "roc_auc", "pr_auc"} <= set(info)
+    assert 0 < info["threshold"] < 1 and info["run_id"]
+
+    events = json.loads(invoke("model", "history", "--json"))
+    actions = [(e["version"], e["action"]) for e in events]
+    assert ("1", "promoted") in actions and ("1", "kept") in actions
+    assert sum(1 for _, a in actions if a == "registered") == 4
+    table = invoke("model", "history")
+    assert "promoted" in table and "kept" in table
+
+    # model check on fresh simulated data: the champion is healthy
+    check = json.loads(invoke("model", "check", "--rows", "2000", "--json"))
+    assert check["action"] == "none"
+    # manual rollback needs a previous champion: none yet, so a clear error and exit code 1
+    result = CliRunner().invoke(app, ["model", "rollback"])
+    assert result.exit_code == 1 and "previous-champion" in result.output
+    assert "Traceback" not in result.output
+    rolled = invoke("model", "rollback", "--to", "3", "--reason", "test")
+    assert "champion is now v3" in rolled
+    assert json.loads(invoke("model", "info", "--json"))["version"] == "3"
+
+
+def test_step_commands(env: Path) -> None:
+    assert "rows kept" in invoke("features", "--date", DAY)
+    trained = invoke("train", "--date", DAY)
+    assert "random_forest" in trained and "promoted" in trained
+    invoke("simulate", "--rows", "25", "--date", DAY, "--labels", "--drift", "0.5")
+    simulated = pd.read_parquet(env / "data" / "inference" / f"ds={DAY}" / "simulated.parquet")
+    assert len(simulated) == 25 and "machine_failure" in simulated.columns
+    assert "rows scored" in invoke("infer", "--date", DAY)
+    labelled = env / "fresh.csv"
+    simulated.to_csv(labelled, index=False)
+    assert "champion v1" in invoke("model", "check", "--data", str(labelled))
+
+
+def test_bad_date_and_missing_model_are_clear(env: Path) -> None:
+    result = CliRunner().invoke(app, ["features", "--date", "25/11/2026"])
+    assert result.exit_code != 0 and "YYYY-MM-DD" in result.output
+    result = CliRunner().invoke(app, ["model", "info"])
+    assert result.exit_code == 1 and "predmaint run" in result.output
+
+
+def test_console_script_is_installed() -> None:
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("predmaint")), "--help"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    for command in ("run", "features", "train", "simulate", "infer", "model", "serve", "mlflow-ui"):
+        assert command in out
