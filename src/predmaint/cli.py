@@ -294,20 +294,16 @@ def model_history(
     if as_json:
         _print_json(events)
         return
-    table = Table(title=f"{settings.model_name} history", title_justify="left")
-    for column in ("time (UTC)", "version", "type", "test F1", "action", "reason", "aliases now"):
-        table.add_column(column, overflow="fold")
+    console.print(f"[bold]{settings.model_name}[/] history ({len(events)} events, oldest first)")
     for e in events:
-        table.add_row(
-            e["time"][:19].replace("T", " "),
-            e["version"],
-            e["model_type"],
-            f"{e['test_f1']:.4f}",
-            e["action"],
-            e["reason"],
-            ", ".join(e["aliases"]),
+        aliases = f" [cyan]@{', @'.join(e['aliases'])}[/]" if e["aliases"] else ""
+        when = e["time"][:19].replace("T", " ")
+        when = when[:13] + ":" + when[14:16] + ":" + when[17:19]
+        console.print(
+            f"{when}  [bold]v{e['version']}[/] {e['model_type']} (test F1 {e['test_f1']:.3f})"
+            f"  [bold magenta]{e['action']}[/]{aliases}"
         )
-    console.print(table)
+        console.print(f"    {e['reason']}", style="dim", highlight=False)
 
 
 @model_app.command("check")

@@ -1,6 +1,7 @@
 """Dependencies as ``Annotated`` aliases: routes say what they need, tests can override it.
 
-Everything comes from ``app.state`` (set once in :func:`predmaint.api.main.create_app`), so a
+The functions are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the
+thread pool, which would put two thread hops on every request. Everything comes from ``app.state`` (set once in :func:`predmaint.api.main.create_app`), so a
 dependency is an attribute read, never a registry call or a file read.
 """
 
@@ -28,22 +29,22 @@ class ModelUnavailableError(Exception):
     """No model is loaded: the API answers 503 with how to train one."""
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_holder(request: Request) -> ModelHolder:
+async def get_holder(request: Request) -> ModelHolder:
     holder: ModelHolder = request.app.state.holder
     return holder
 
 
-def get_metrics(request: Request) -> ApiMetrics:
+async def get_metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 
 
-def get_model(request: Request) -> ServedModel:
+async def get_model(request: Request) -> ServedModel:
     """The model snapshot this request uses from start to end (503 if none is loaded)."""
     holder: ModelHolder = request.app.state.holder
     served = holder.current
@@ -58,7 +59,7 @@ MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
     """Refuse the request unless it carries the configured key (constant-time comparison)."""

@@ -16,26 +16,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
 from predmaint.errors import ModelNotFoundError
 from predmaint.inference.batch import load_model
 from predmaint.models.compiled import Scorer, compile_pipeline
 from predmaint.models.registry import ChampionInfo, champion_info
-from predmaint.models.tracking import CHAMPION
+from predmaint.models.tracking import CHAMPION, client
 from predmaint.settings import Settings
 
 log = logging.getLogger(__name__)
 REACHABLE = "reachable"
+#: Registry answers meaning "no such model or alias" (anything else means it did not answer).
 _ABSENT_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _is_absent(exc: ModelNotFoundError) -> bool:
-    """True when the registry answered "no such model or alias" (not when it did not answer)."""
-    code = getattr(exc.__cause__, "error_code", None)
-    return code in _ABSENT_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,29 +72,45 @@ class ModelHolder:
         )
         self.reloads = 0
         self._task: asyncio.Task[None] | None = None
+        self._client: MlflowClient | None = None
+
+    def _champion_version(self) -> str:
+        """The version the alias points at: one registry call on a client kept for polling."""
+        if self._client is None:
+            self._client = client(self.settings)
+        version = self._client.get_model_version_by_alias(self.settings.model_name, CHAMPION)
+        return str(version.version)
 
     def refresh(self) -> bool:
         """Ask the registry which version is champion; load it if it changed (blocking).
 
-        Returns True when a new model was swapped in. Never raises: failures are recorded.
+        Returns True when a new model was swapped in. Never raises: failures are recorded and
+        the model already loaded (if any) keeps answering.
         """
         self.last_check = _now()
         try:
-            info = champion_info(self.settings, CHAMPION)
-        except ModelNotFoundError as exc:
-            if _is_absent(exc):
+            version = self._champion_version()
+            current = self.current
+            if current is not None and current.info.version == version:
                 self.registry_status = REACHABLE
-                self.missing_reason = str(exc)
                 return False
-            self._unreachable(exc.__cause__ or exc)
+            info = champion_info(self.settings, CHAMPION)
+        except (MlflowException, ModelNotFoundError) as exc:
+            cause = exc.__cause__ if isinstance(exc, ModelNotFoundError) else exc
+            if getattr(cause, "error_code", None) in _ABSENT_CODES:
+                self.registry_status = REACHABLE
+                self.missing_reason = (
+                    f"no '{CHAMPION}' version of {self.settings.model_name} in "
+                    f"{self.settings.resolved_tracking_uri}: train one with `predmaint run` "
+                    "(or `make run`)"
+                )
+                return False
+            self._unreachable(cause or exc)
             return False
         except Exception as exc:  # the registry is down or unreadable: keep what we have
             self._unreachable(exc)
             return False
         self.registry_status = REACHABLE
-        current = self.current
-        if current is not None and current.info.version == info.version:
-            return False
         try:
             served = load_served(self.settings, info)
         except Exception as exc:

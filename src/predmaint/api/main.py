@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.holder = holder
     app.state.metrics = metrics
     handlers.install(app)
-    app.include_router(api_router(settings))
+    app.include_router(api_router(settings, metrics))
     docs.install(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -24,7 +24,7 @@ from predmaint.data.columns import (
 from predmaint.inference.risk import RiskLevel
 
 #: The spec's curl example ("APIs de Inferência"): the body Swagger's "Try it out" starts from.
-SPEC_EXAMPLE: dict[str, float] = {
+SPEC_EXAMPLE: dict[str, int | float] = {
     AIR_TEMPERATURE: 298.5,
     PROCESS_TEMPERATURE: 308.9,
     ROTATIONAL_SPEED: 1551,
@@ -42,13 +42,13 @@ PROBABILITY_MEANING = (
 def sensor_field(name: str) -> Any:
     """The pydantic field of one sensor: its plausible range, unit and description."""
     rule = SENSOR_RANGES[name]
-    bounds: dict[str, float] = {"le": rule.high}
-    bounds["ge" if rule.low_inclusive else "gt"] = rule.low
     return Field(
         description=f"{rule.description} [{rule.unit}]; plausible range {rule.rule}.",
         examples=[SPEC_EXAMPLE[name]],
         json_schema_extra={"unit": rule.unit},
-        **bounds,
+        ge=rule.low if rule.low_inclusive else None,
+        gt=None if rule.low_inclusive else rule.low,
+        le=rule.high,
     )
 
 
@@ -58,7 +58,7 @@ class SensorReading(BaseModel):
     model_config = ConfigDict(
         strict=True,
         allow_inf_nan=False,
-        json_schema_extra={"examples": [SPEC_EXAMPLE]},
+        json_schema_extra={"examples": [dict(SPEC_EXAMPLE)]},
     )
 
     air_temperature: float = sensor_field(AIR_TEMPERATURE)
@@ -166,4 +166,3 @@ class ModelInfo(BaseModel):
 
 class Problem(BaseModel):
     detail: str
-

@@ -5,18 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from predmaint.api.deps import require_api_key
+from predmaint.api.metrics import ApiMetrics
 from predmaint.api.routes import health, model, predict, prometheus
 from predmaint.settings import Settings
 
 
-def api_router(settings: Settings) -> APIRouter:
+def api_router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
     """All routes; ``/predict*`` and ``/model`` behind the API key when one is configured.
 
     The key check is attached only when a key is set, so an open deployment pays nothing for it.
     """
     router = APIRouter()
     guarded = [Depends(require_api_key)] if settings.api_key else []
-    router.include_router(predict.router(settings), dependencies=guarded)
+    router.include_router(predict.router(settings, metrics), dependencies=guarded)
     router.include_router(model.router, dependencies=guarded)
     router.include_router(health.router)
     router.include_router(prometheus.router)

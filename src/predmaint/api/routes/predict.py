@@ -7,8 +7,8 @@ on the scikit-learn fallback, scoring moves to a worker thread so one slow call 
 the event loop.
 """
 
-
 import json
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -16,8 +16,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from predmaint.api.deps import MetricsDep, ModelDep
+from predmaint.api.deps import ModelDep
 from predmaint.api.holder import ServedModel
+from predmaint.api.metrics import ApiMetrics
+from predmaint.api.routing import SingleBodyRoute
 from predmaint.api.schemas import (
     PROBABILITY_MEANING,
     BatchPrediction,
@@ -26,7 +28,7 @@ from predmaint.api.schemas import (
     SensorReading,
     batch_request_model,
 )
-from predmaint.inference.risk import assess, assess_many
+from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, Language, assess, assess_many
 from predmaint.models.compiled import SKLEARN
 from predmaint.settings import Settings
 
@@ -37,46 +39,60 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _encoded_texts(language: Language) -> dict[str, str]:
+    """``"risk_level":…,"recommendation":…`` per level, JSON-encoded once (not per request)."""
+    encoded: dict[str, str] = {}
+    for level in RISK_LEVELS:
+        text = json.dumps(RECOMMENDATIONS[language][level], ensure_ascii=False)
+        encoded[level] = (
+            f'"risk_level":{json.dumps(level, ensure_ascii=False)},"recommendation":{text}'
+        )
+    return encoded
+
+
 def _json(payload: dict[str, Any]) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, media_type="application/json")
 
 
-def router(settings: Settings) -> APIRouter:
-    """The prediction routes for these settings (risk-text language, batch size limit)."""
+def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
+    """The prediction routes for these settings (risk-text language, batch size limit).
+
+    ``metrics`` is bound here rather than injected: every dependency costs microseconds on
+    the hot path, and the counters belong to the app for its whole life anyway.
+    """
     language = settings.language
+    texts = _encoded_texts(language)
     batch_request = batch_request_model(settings.api_batch_max)
     routes = APIRouter(tags=["prediction"])
+    single = APIRouter(tags=["prediction"], route_class=SingleBodyRoute)
 
     async def score_one(served: ServedModel, reading: SensorReading) -> float:
         if served.scorer.runtime == SKLEARN:
             return await run_in_threadpool(served.scorer.probability_one, reading.values())
         return served.scorer.probability_one(reading.values())
 
-    @routes.post(
+    @single.post(
         "/predict",
         response_model=Prediction,
         summary="Failure prediction for one reading",
         description=(
             "The spec's contract: `prediction`, `probability`, `risk_level`, `recommendation`, "
-            "plus `failure_probability` and `model_version`. `probability`: "
-            + PROBABILITY_MEANING
+            "plus `failure_probability` and `model_version`. `probability`: " + PROBABILITY_MEANING
         ),
         responses=_ERRORS,
     )
-    async def predict(reading: SensorReading, served: ModelDep, metrics: MetricsDep) -> Response:
+    async def predict(reading: SensorReading, served: ModelDep) -> Response:
         risk = assess(await score_one(served, reading), served.threshold, language)
         metrics.predicted(risk.prediction, risk.risk_level)
-        return _json(
-            {
-                "prediction": risk.prediction,
-                "probability": risk.probability,
-                "risk_level": risk.risk_level,
-                "recommendation": risk.recommendation,
-                "failure_probability": risk.failure_probability,
-                "model_version": served.info.version,
-            }
+        # Same bytes json.dumps would write (floats are finite), without a generic encoder.
+        body = (
+            f'{{"prediction":{risk.prediction},"probability":{risk.probability!r},'
+            f"{texts[risk.risk_level]},"
+            f'"failure_probability":{risk.failure_probability!r},'
+            f'"model_version":{json.dumps(served.info.version)}}}'
         )
+        return Response(body.encode(), media_type="application/json")
 
     @routes.post(
         "/predict/batch",
@@ -88,7 +104,6 @@ def router(settings: Settings) -> APIRouter:
     async def predict_batch(
         request: batch_request,  # type: ignore[valid-type]  # the limit is a setting
         served: ModelDep,
-        metrics: MetricsDep,
     ) -> Response:
         readings: list[SensorReading] = request.readings  # type: ignore[attr-defined]
         sensors = np.array([r.values() for r in readings], dtype=np.float64)
@@ -116,8 +131,12 @@ def router(settings: Settings) -> APIRouter:
                 strict=True,
             )
         ]
-        for answer in answers:
-            metrics.predicted(answer["prediction"], answer["risk_level"])
+        for (prediction, level), count in Counter(
+            zip(assessed["prediction"].tolist(), assessed["risk_level"].tolist(), strict=True)
+        ).items():
+            metrics.predicted(prediction, level, count)
         return _json({"predictions": answers, "count": len(answers), "model_version": version})
 
-    return routes
+    # /predict first: Starlette tries routes in order, and this is the one that must be quick.
+    single.include_router(routes)
+    return single

@@ -1,0 +1,173 @@
+"""Single-reading latency over loopback HTTP: bare ASGI vs predmaint vs ``mlflow models serve``.
+
+All three serve from their own process on 127.0.0.1 and are measured in the same run, in
+interleaved rounds (so a noisy neighbour hurts all three alike), by one keep-alive client
+sending the spec's reading. The issue's targets, as ratios to peers measured side by side:
+predmaint p50 within 3x of the bare app, predmaint p99 <= 1 ms, mlflow p50 / predmaint p50 >= 40.
+
+    .venv/bin/python -m bench.api_latency [--home DIR] [--requests 20000] [--skip-mlflow]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import (
+    BIN,
+    HOST,
+    SPEC_READING,
+    Client,
+    Percentiles,
+    environment,
+    free_port,
+    machine,
+    server,
+    time_requests,
+)
+from predmaint.models.registry import champion_info
+from predmaint.settings import Settings
+
+TARGET_BARE_RATIO = 3.0
+TARGET_P99_S = 0.001
+TARGET_MLFLOW_RATIO = 40.0
+
+
+def uvicorn_command(app: str, port: int, factory: bool = False) -> list[str]:
+    """How ``predmaint serve`` runs uvicorn, for the bare app (same loop, parser, no access log)."""
+    command = [str(BIN / "uvicorn"), app, "--host", HOST, "--port", str(port)]
+    command += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    return command + (["--factory"] if factory else [])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="project home with a champion (default: cwd)")
+    parser.add_argument("--requests", type=int, default=20000, help="per service (mlflow: /20)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    settings = Settings(home=args.home) if args.home else Settings()
+    info = champion_info(settings)
+    uri = settings.resolved_tracking_uri
+    env = environment(
+        PREDMAINT_HOME=str(settings.home.resolve()),
+        MLFLOW_TRACKING_URI=uri,
+        PREDMAINT_API_KEY="",
+    )
+    logs = Path("/tmp")
+    ports = {name: free_port() for name in ("bare", "predmaint", "mlflow")}
+    services = {
+        "bare ASGI": (uvicorn_command("bench.bare_asgi:app", ports["bare"]), ports["bare"], "/"),
+        "predmaint": (
+            [str(BIN / "predmaint"), "serve", "--host", HOST, "--port", str(ports["predmaint"])],
+            ports["predmaint"],
+            "/ready",
+        ),
+    }
+    if not args.skip_mlflow:
+        services["mlflow serve"] = (
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                f"models:/{info.name}/{info.version}",
+                "--env-manager",
+                "local",
+                "--host",
+                HOST,
+                "--port",
+                str(ports["mlflow"]),
+            ],
+            ports["mlflow"],
+            "/ping",
+        )
+    bodies = {
+        "bare ASGI": ("/", SPEC_READING),
+        "predmaint": ("/predict", SPEC_READING),
+        "mlflow serve": ("/invocations", {"dataframe_records": [SPEC_READING]}),
+    }
+    print(f"machine: {machine()}")
+    print(
+        f"model: {info.name} v{info.version} ({info.model_type}), test F1 {info.metrics.get('f1', float('nan')):.4f}"
+    )
+    samples: dict[str, list[np.ndarray]] = {name: [] for name in services}
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        clients: dict[str, tuple[Client, bytes]] = {}
+        for name, (command, port, ready) in services.items():
+            log = logs / f"predmaint-bench-{name.split()[0]}.log"
+            stack.enter_context(server(command, port, ready, env=env, log=log))
+            client = Client(port)
+            stack.callback(client.close)
+            path, payload = bodies[name]
+            clients[name] = (client, client.prepare("POST", path, payload))
+        _, answer = clients["predmaint"][0].request("GET", "/model")
+        model = json.loads(answer)
+        print(f"predmaint runtime: {model['runtime']} ({model['runtime_detail']})")
+        for name, (client, request) in clients.items():  # warm-up
+            time_requests(client, request, 50 if name == "mlflow serve" else 2000)
+        for _ in range(args.rounds):
+            for name, (client, request) in clients.items():
+                count = args.requests // args.rounds
+                if name == "mlflow serve":
+                    count = max(50, count // 20)
+                samples[name].append(time_requests(client, request, count))
+                time.sleep(0.2)
+
+    stats = {name: Percentiles.of(np.concatenate(parts)) for name, parts in samples.items()}
+    print(
+        f"\n{'service':<14}{'requests':>9}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'mean ms':>10}"
+    )
+    for name, s in stats.items():
+        print(
+            f"{name:<14}{s.count:>9}{s.p50 * 1e3:>10.3f}{s.p99 * 1e3:>10.3f}{s.p999 * 1e3:>10.3f}{s.mean * 1e3:>10.3f}"
+        )
+    ours, bare = stats["predmaint"], stats["bare ASGI"]
+    checks = [
+        (
+            f"predmaint p50 / bare p50 = {ours.p50 / bare.p50:.2f} (target <= {TARGET_BARE_RATIO:g})",
+            ours.p50 / bare.p50 <= TARGET_BARE_RATIO,
+        ),
+        (
+            f"predmaint p99 = {ours.p99 * 1e3:.3f} ms (target <= {TARGET_P99_S * 1e3:g} ms)",
+            ours.p99 <= TARGET_P99_S,
+        ),
+    ]
+    if "mlflow serve" in stats:
+        ratio = stats["mlflow serve"].p50 / ours.p50
+        checks.append(
+            (
+                f"mlflow p50 / predmaint p50 = {ratio:.1f} (target >= {TARGET_MLFLOW_RATIO:g})",
+                ratio >= TARGET_MLFLOW_RATIO,
+            )
+        )
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "model": model,
+                    "services": {name: vars(s) for name, s in stats.items()},
+                    "checks": [{"check": text, "pass": ok} for text, ok in checks],
+                },
+                indent=2,
+            )
+        )
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
