@@ -43,8 +43,17 @@ def test_simulated_day_is_scored_with_risk_and_report(home: Settings) -> None:
     report = run_batch(home, DAY, rows=300)
     scored = _predictions(home, DAY)
     assert len(scored) == 300 == report["rows_scored"]
-    expected = {"udi", "air_temperature", "tool_wear", "prediction", "probability",
-                "failure_probability", "risk_level", "recommendation", "model_version"}
+    expected = {
+        "udi",
+        "air_temperature",
+        "tool_wear",
+        "prediction",
+        "probability",
+        "failure_probability",
+        "risk_level",
+        "recommendation",
+        "model_version",
+    }
     assert expected <= set(scored.columns)
     assert set(scored["risk_level"]) <= set(RISK_LEVELS)
     failures = scored["prediction"] == 1
@@ -93,7 +102,9 @@ def test_rerunning_a_day_replaces_that_day_only(home: Settings) -> None:
     run_batch(home, DAY, rows=100)
     before_other = _predictions(home, other)
     # a second file arrives for DAY; the re-run includes it and nothing else changes
-    simulate_readings(40, DAY, seed=7).to_csv(inference_partition(home, DAY) / "late.csv", index=False)
+    simulate_readings(40, DAY, seed=7).to_csv(
+        inference_partition(home, DAY) / "late.csv", index=False
+    )
     report = run_batch(home, DAY)
     assert report["rows_scored"] == 140 and report["inputs"] == 2
     assert len(_predictions(home, DAY)) == 140
@@ -120,9 +131,15 @@ def test_per_file_scoring_and_report_drop_stale_parts(home: Settings) -> None:
 def test_a_day_with_only_bad_readings_fails_clearly(home: Settings) -> None:
     folder = inference_partition(home, DAY)
     folder.mkdir(parents=True)
-    pd.DataFrame({"air_temperature": [20.0], "process_temperature": [30.0],
-                  "rotational_speed": [1500.0], "torque": [40.0], "tool_wear": [5.0]}).to_csv(
-        folder / "celsius.csv", index=False)
+    pd.DataFrame(
+        {
+            "air_temperature": [20.0],
+            "process_temperature": [30.0],
+            "rotational_speed": [1500.0],
+            "torque": [40.0],
+            "tool_wear": [5.0],
+        }
+    ).to_csv(folder / "celsius.csv", index=False)
     with pytest.raises(DataValidationError, match="no valid reading"):
         run_batch(home, DAY)
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -94,7 +95,64 @@ def test_bad_date_and_missing_model_are_clear(env: Path) -> None:
 def test_console_script_is_installed() -> None:
     out = subprocess.run(
         [str(Path(sys.executable).with_name("predmaint")), "--help"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     for command in ("run", "features", "train", "simulate", "infer", "model", "serve", "mlflow-ui"):
         assert command in out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_mlflow_ui_serves_the_embedded_store(trained_home: Any) -> None:
+    # given the store `predmaint run` wrote, when `predmaint mlflow-ui` (make mlflow) starts
+    import os
+    import time
+    import urllib.request
+
+    from predmaint.models.registry import champion_info
+
+    port = _free_port()
+    env = {**os.environ, "PREDMAINT_HOME": str(trained_home.home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("predmaint")), "mlflow-ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "MLflow UI did not start within 90 s"
+                assert process.poll() is None, "MLflow UI exited"
+                time.sleep(0.5)
+        # then the UI's API shows the champion and serves the run's plots
+        info = champion_info(trained_home)
+        alias = json.load(
+            urllib.request.urlopen(
+                f"{base}/api/2.0/mlflow/registered-models/alias"
+                f"?name={trained_home.model_name}&alias=champion",
+                timeout=10,
+            )
+        )
+        assert alias["model_version"]["version"] == info.version
+        with urllib.request.urlopen(
+            f"{base}/get-artifact?path=plots/roc_curve.png&run_uuid={info.run_id}", timeout=10
+        ) as response:
+            assert response.read(8) == b"\x89PNG\r\n\x1a\n"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

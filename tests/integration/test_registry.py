@@ -60,8 +60,11 @@ def test_a_better_candidate_replaces_a_worse_champion(home: tuple[Settings, Path
     assert _aliases(settings) == {CHAMPION: good_version, PREVIOUS_CHAMPION: weak_version}
     rescored = second.scores[f"champion_v{weak_version}_f1_rescored"]
     assert good.metrics["f1"] > rescored
-    tags = MlflowClient(settings.resolved_tracking_uri).get_model_version(
-        settings.model_name, weak_version).tags
+    tags = (
+        MlflowClient(settings.resolved_tracking_uri)
+        .get_model_version(settings.model_name, weak_version)
+        .tags
+    )
     assert tags["last_decision"] == "demoted"
 
 
@@ -102,7 +105,9 @@ def degraded(home: tuple[Settings, Path], tmp_path: Path) -> tuple[Settings, str
     split); previous champion: a model trained on all the data."""
     settings, features = home
     good_version, _ = _round(settings, _train(settings, features))
-    blind = train_model(settings, "random_forest", _blind_to_power_failures(settings, features, tmp_path))
+    blind = train_model(
+        settings, "random_forest", _blind_to_power_failures(settings, features, tmp_path)
+    )
     blind_version = register(settings, [blind])[blind.run_id]
     client = MlflowClient(settings.resolved_tracking_uri)
     client.set_registered_model_alias(settings.model_name, CHAMPION, blind_version)
@@ -136,7 +141,7 @@ def test_check_keeps_a_healthy_champion(home: tuple[Settings, Path]) -> None:
 
 
 def test_check_alerts_when_the_previous_champion_is_no_better(
-    degraded: tuple[Settings, str, str]
+    degraded: tuple[Settings, str, str],
 ) -> None:
     settings, good_version, blind_version = degraded
     client = MlflowClient(settings.resolved_tracking_uri)

@@ -52,8 +52,17 @@ def test_each_run_logs_parameters_metrics_dataset_and_artifacts(
     trained_home: Settings, runs: dict[str, Any], kind: str
 ) -> None:
     run = runs[kind]
-    for metric in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold",
-                   "val_f1", "cv_pr_auc"):
+    for metric in (
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "pr_auc",
+        "threshold",
+        "val_f1",
+        "cv_pr_auc",
+    ):
         assert metric in run.data.metrics, metric
     params = run.data.params
     assert params["seed"] == "42" and params["model_type"] == kind
@@ -65,8 +74,10 @@ def test_each_run_logs_parameters_metrics_dataset_and_artifacts(
     assert inputs and inputs[0].dataset.digest, "dataset digest not logged"
     client = MlflowClient(trained_home.resolved_tracking_uri)
     names = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert names == {f"plots/{n}.png" for n in
-                     ("confusion_matrix", "roc_curve", "pr_curve", "feature_importance")}
+    assert names == {
+        f"plots/{n}.png"
+        for n in ("confusion_matrix", "roc_curve", "pr_curve", "feature_importance")
+    }
     top = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"classification_report.txt", "feature_importance.json", "evaluation"} <= top
     report = client.download_artifacts(run.info.run_id, "classification_report.txt")
@@ -92,8 +103,13 @@ def test_pyfunc_contract(champion: Any, trained_home: Settings, raw_frame: pd.Da
 
 
 def _grid(**fixed: float) -> pd.DataFrame:
-    base = {"air_temperature": 300.0, "process_temperature": 310.0, "rotational_speed": 1500.0,
-            "torque": 40.0, "tool_wear": 100.0}
+    base = {
+        "air_temperature": 300.0,
+        "process_temperature": 310.0,
+        "rotational_speed": 1500.0,
+        "torque": 40.0,
+        "tool_wear": 100.0,
+    }
     return pd.DataFrame([{**base, **fixed}])
 
 
@@ -101,8 +117,12 @@ def test_more_wear_at_high_torque_never_lowers_failure_probability(champion: Any
     # direction test (Made-With-ML): over many operating points, wear only raises the risk
     rng = np.random.default_rng(0)
     for _ in range(30):
-        point = {"air_temperature": rng.uniform(296, 304), "process_temperature": 0.0,
-                 "rotational_speed": rng.uniform(1250, 1700), "torque": rng.uniform(45, 70)}
+        point = {
+            "air_temperature": rng.uniform(296, 304),
+            "process_temperature": 0.0,
+            "rotational_speed": rng.uniform(1250, 1700),
+            "torque": rng.uniform(45, 70),
+        }
         point["process_temperature"] = point["air_temperature"] + rng.uniform(8, 12)
         wear = pd.DataFrame([{**point, "tool_wear": float(w)} for w in range(0, 251, 10)])
         p = champion.predict(wear)["failure_probability"].to_numpy()
@@ -112,8 +132,10 @@ def test_more_wear_at_high_torque_never_lowers_failure_probability(champion: Any
 @pytest.mark.parametrize(
     ("rule", "reading"),
     [
-        ("HDF: process-air < 8.6 K and speed < 1380 rpm",
-         {"air_temperature": 302.0, "process_temperature": 309.5, "rotational_speed": 1300.0}),
+        (
+            "HDF: process-air < 8.6 K and speed < 1380 rpm",
+            {"air_temperature": 302.0, "process_temperature": 309.5, "rotational_speed": 1300.0},
+        ),
         ("PWF: power > 9000 W", {"rotational_speed": 1400.0, "torque": 70.0}),
         ("PWF: power < 3500 W", {"rotational_speed": 2800.0, "torque": 10.0}),
         ("OSF: wear x torque > 11000 min·Nm", {"torque": 60.0, "tool_wear": 220.0}),

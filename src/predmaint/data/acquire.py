@@ -166,4 +166,3 @@ def _describe(
         sha256=hashlib.sha256(payload).hexdigest(),
         notes=notes,
     )
-

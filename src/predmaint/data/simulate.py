@@ -102,7 +102,10 @@ def simulate_readings(
     frame = pd.DataFrame(
         {
             "udi": np.arange(first_udi, first_udi + rows, dtype=np.int64),
-            "product_id": [f"{t}{n:05d}" for t, n in zip(types, rng.integers(10_000, 99_999, rows), strict=True)],
+            "product_id": [
+                f"{t}{n:05d}"
+                for t, n in zip(types, rng.integers(10_000, 99_999, rows), strict=True)
+            ],
             "type": types,
             AIR_TEMPERATURE: np.round(air, 1),
             PROCESS_TEMPERATURE: np.round(process, 1),

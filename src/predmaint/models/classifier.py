@@ -28,9 +28,11 @@ class FailureClassifier(PythonModel):
         self.pipeline = mlflow.sklearn.load_model(context.artifacts["pipeline"])
         self.threshold = float(context.model_config["threshold"])
 
-    # No type hints on purpose: MLflow would try (and fail) to derive a signature from them; the
-    # signature is given explicitly when logging.
-    def predict(self, context, model_input, params=None):
+    # A DataFrame hint: MLflow leaves it to the explicit signature given at logging time (other
+    # hints make MLflow try to derive a signature; none at all makes it warn on every load).
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         frame = pd.DataFrame(model_input)
         missing = [c for c in SENSOR_COLUMNS if c not in frame.columns]
         if missing:

@@ -7,6 +7,8 @@ the versions it concerns as an ``event.<UTC time>`` tag, so the registry itself 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -82,7 +84,8 @@ def register(settings: Settings, candidates: list[CandidateRun]) -> dict[str, st
     mlflow_client = client(settings)
     versions: dict[str, str] = {}
     for candidate in candidates:
-        result = mlflow.register_model(candidate.model_uri, settings.model_name)
+        with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints each registration
+            result = mlflow.register_model(candidate.model_uri, settings.model_name)
         version = str(result.version)
         tags = {
             "model_type": candidate.kind,

@@ -1,0 +1,125 @@
+"""The compiled model: the ONNX feature step is ``derive`` bit for bit; a model that cannot be
+compiled faithfully is served by scikit-learn, and says so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+
+from predmaint.data.columns import SENSOR_COLUMNS, TARGET
+from predmaint.features.transformer import PhysicsFeatures
+from predmaint.models import compiled
+from predmaint.models.compiled import (
+    ONNX_RUNTIME,
+    PARITY_TOLERANCE,
+    SKLEARN,
+    bulk_probability,
+    compile_pipeline,
+    probe_readings,
+    to_onnx,
+)
+from predmaint.models.training import SVM_FEATURES
+
+
+@pytest.fixture(scope="module")
+def sensors_and_labels(raw_frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    frame = raw_frame[raw_frame["type"] == "L"]
+    return frame[list(SENSOR_COLUMNS)].to_numpy(np.float64), frame[TARGET].to_numpy(int)
+
+
+@pytest.fixture(scope="module")
+def small_forest(sensors_and_labels: tuple[np.ndarray, np.ndarray]) -> Pipeline:
+    x, y = sensors_and_labels
+    forest = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0, n_jobs=1)
+    return Pipeline([("features", PhysicsFeatures()), ("model", forest)]).fit(x, y)
+
+
+def _feature_graph(step: PhysicsFeatures) -> Any:
+    """An ONNX model of the feature step alone (a pipeline ending in an identity regressor)."""
+    from onnxruntime import InferenceSession
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    compiled._register()
+    model = convert_sklearn(
+        step, initial_types=[("sensors", DoubleTensorType([None, 5]))], target_opset=17
+    )
+    return InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("keep", [None, SVM_FEATURES])
+def test_feature_step_in_onnx_is_derive_bit_for_bit(keep: tuple[str, ...] | None) -> None:
+    # given plausible readings and the feature step (all features, or the SVM's subset)
+    sensors = probe_readings(5000)
+    step = PhysicsFeatures(keep=keep).fit(sensors)
+    # when the ONNX graph computes them
+    session = _feature_graph(step)
+    got = session.run(None, {"sensors": sensors})[0]
+    # then every value is identical to numpy's float64 arithmetic
+    expected = step.transform(sensors)
+    assert got.dtype == np.float64 and got.shape == expected.shape
+    assert np.array_equal(got, expected), np.max(np.abs(got - expected))
+
+
+def test_forest_compiles_and_matches_on_the_dataset(
+    small_forest: Pipeline, sensors_and_labels: tuple[np.ndarray, np.ndarray]
+) -> None:
+    x, _ = sensors_and_labels
+    scorer = compile_pipeline(small_forest)
+    assert scorer.runtime == ONNX_RUNTIME, scorer.detail
+    expected = small_forest.predict_proba(x)[:, 1]
+    got = scorer.probability(x)
+    assert np.max(np.abs(got - expected)) <= PARITY_TOLERANCE
+    assert scorer.probability_one(x[0].tolist()) == pytest.approx(expected[0], abs=1e-6)
+    assert np.array_equal(bulk_probability(scorer, x, workers=2, chunk=1000), got), (
+        "chunked scoring on threads must give the same numbers"
+    )
+
+
+class _Unconvertible(ClassifierMixin, BaseEstimator):
+    """A classifier skl2onnx knows nothing about."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _Unconvertible:
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-(np.asarray(x)[:, 3] - 60.0)))
+        return np.column_stack([1.0 - p, p])
+
+
+def test_unconvertible_model_falls_back_to_the_pipeline(
+    sensors_and_labels: tuple[np.ndarray, np.ndarray],
+) -> None:
+    x, y = sensors_and_labels
+    pipeline = Pipeline([("features", PhysicsFeatures()), ("model", _Unconvertible())]).fit(x, y)
+    with pytest.raises(Exception):  # noqa: B017  (whatever skl2onnx raises)
+        to_onnx(pipeline)
+    scorer = compile_pipeline(pipeline)
+    assert scorer.runtime == SKLEARN
+    assert "failed" in scorer.detail, scorer.detail
+    assert np.allclose(scorer.probability(x[:50]), pipeline.predict_proba(x[:50])[:, 1])
+
+
+def test_unfaithful_compilation_falls_back(
+    small_forest: Pipeline,
+    sensors_and_labels: tuple[np.ndarray, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a converter that (wrongly) produces the graph of another forest
+    x, y = sensors_and_labels
+    other = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=1, n_jobs=1)
+    wrong = Pipeline([("features", PhysicsFeatures()), ("model", other)]).fit(x, y[::-1])
+    wrong_graph = to_onnx(wrong)
+    monkeypatch.setattr(compiled, "to_onnx", lambda pipeline: wrong_graph)
+    # when the real forest is compiled
+    scorer = compile_pipeline(small_forest)
+    # then the probe comparison catches it and the pipeline itself is served
+    assert scorer.runtime == SKLEARN
+    assert "differs" in scorer.detail, scorer.detail
