@@ -143,7 +143,7 @@ def test_check_keeps_a_healthy_champion(home: tuple[Settings, Path]) -> None:
 def test_check_alerts_when_the_previous_champion_is_no_better(
     degraded: tuple[Settings, str, str],
 ) -> None:
-    settings, good_version, blind_version = degraded
+    settings, _, blind_version = degraded
     client = MlflowClient(settings.resolved_tracking_uri)
     client.set_registered_model_alias(settings.model_name, PREVIOUS_CHAMPION, blind_version)
     decision = check_champion(settings, FRESH, "a simulated day")

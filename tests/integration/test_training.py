@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -81,7 +82,7 @@ def test_each_run_logs_parameters_metrics_dataset_and_artifacts(
     top = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"classification_report.txt", "feature_importance.json", "evaluation"} <= top
     report = client.download_artifacts(run.info.run_id, "classification_report.txt")
-    assert "failure" in open(report).read()
+    assert "failure" in Path(report).read_text()
 
 
 def test_threshold_is_tuned_on_validation_not_left_at_half(runs: dict[str, Any]) -> None:

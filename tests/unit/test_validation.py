@@ -72,7 +72,7 @@ def test_several_problems_in_one_row_are_all_reported(sample: pd.DataFrame) -> N
 
 
 def test_missing_column_is_a_clear_whole_file_error(sample: pd.DataFrame) -> None:
-    with pytest.raises(DataValidationError, match="missing required column.*torque"):
+    with pytest.raises(DataValidationError, match=r"missing required column.*torque"):
         validate_frame(sample.drop(columns="torque"), labelled_schema(), stage="raw")
 
 
