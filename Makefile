@@ -6,10 +6,17 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 # `mlflow models serve` and `airflow standalone` start subprocesses by name: the venv's bin must be on PATH.
 export PATH := $(BIN):$(PATH)
-# Tests and CI read the real dataset from ../shared; users download it (see README).
-SHARED_DATA := $(CURDIR)/../shared/data/ai4i2020.csv
+# Users download AI4I 2020 from UCI on the first run. Beside a `../shared/data/ai4i2020.csv`
+# (the developers' and CI's layout, with no internet) that copy is used instead, unless
+# PREDMAINT_RAW_DATA already says which file to use.
+SHARED_DATA := $(abspath $(CURDIR)/../shared/data/ai4i2020.csv)
+ifeq ($(origin PREDMAINT_RAW_DATA), undefined)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export PREDMAINT_RAW_DATA := $(SHARED_DATA)
+endif
+endif
 
-.PHONY: help install run test lint format mlflow serve airflow bench clean
+.PHONY: help install run test test-tools lint format mlflow serve airflow bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,8 +34,12 @@ install: $(STAMP)  ## create .venv with the pinned versions of requirements.lock
 run: install  ## the main job on embedded defaults: data -> features -> train -> promote -> batch predictions
 	$(BIN)/predmaint run
 
-test: install  ## install the test environment and run every test
+test: install test-tools  ## install the test environment and run every test
 	$(BIN)/pytest -p no:cacheprovider
+
+# System tools some tests drive (Debian packages; CI runs as root, as on this machine).
+test-tools:
+	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
 
 lint: install  ## ruff (incl. Airflow AIR rules) and mypy
 	$(BIN)/ruff check src tests bench pipelines
