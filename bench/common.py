@@ -185,3 +185,20 @@ def machine() -> str:
                 break
     load = os.getloadavg()
     return f"{model}, {os.cpu_count()} cores, load average {load[0]:.2f} (1 min) at start"
+
+
+@contextlib.contextmanager
+def predmaint_server(home: Path, log: Path | None = None, **settings: str) -> Iterator[str]:
+    """``predmaint serve`` on a free port for a project home; yields its base URL.
+
+    ``settings`` become ``PREDMAINT_<NAME>`` variables (``api_key="s3cret"``,
+    ``api_poll_interval_s="0.5"``); the champion is loaded before the URL is handed out when
+    one exists (``/health`` answers once the lifespan has run).
+    """
+    port = free_port()
+    env = environment(PREDMAINT_HOME=str(home))
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.update({f"PREDMAINT_{name.upper()}": value for name, value in settings.items()})
+    command = [str(BIN / "predmaint"), "serve", "--host", HOST, "--port", str(port)]
+    with server(command, port, "/health", env=env, log=log, timeout=90):
+        yield f"http://{HOST}:{port}"
