@@ -112,6 +112,11 @@ class Component:
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
+    def terminate(self) -> None:
+        """Ask the component to shut down gracefully (SIGTERM), without waiting."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM the component, wait, then kill whatever is left of its process group."""
         if self.process is None:
@@ -198,8 +203,17 @@ def run(home: Path, port: int, host: str, triggerer: bool) -> int:
         out.say("predmaint", "`airflow db migrate` failed; see above")
         return migrate.returncode
 
-    names = ["api-server", "scheduler", "dag-processor"] + (["triggerer"] if triggerer else [])
-    components = [Component(name, [airflow, name]) for name in names]
+    # One machine, one AIRFLOW_HOME: the API server reads task logs from local files, so the
+    # scheduler's and triggerer's log servers (ports 8793/8794 on every interface) stay off.
+    commands = {
+        "api-server": [airflow, "api-server"],
+        "scheduler": [airflow, "scheduler", "--skip-serve-logs"],
+        "dag-processor": [airflow, "dag-processor"],
+        "triggerer": [airflow, "triggerer", "--skip-serve-logs"],
+    }
+    if not triggerer:
+        del commands["triggerer"]
+    components = [Component(name, command) for name, command in commands.items()]
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
     status = 0
@@ -228,9 +242,13 @@ def run(home: Path, port: int, host: str, triggerer: bool) -> int:
         # Ignore further Ctrl-C while stopping: a half-stopped Airflow leaves orphans behind.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        out.say("predmaint", "stopping Airflow (scheduler first, API server last)")
-        # The scheduler first (no new tasks), the API server last (running tasks report to it).
-        for component in sorted(components, key=lambda c: c.name == "api-server"):
+        out.say("predmaint", "stopping Airflow (API server last)")
+        # The others together (the triggerer alone takes ~10 s), then the API server: tasks
+        # still running report their end to it.
+        ordered = sorted(components, key=lambda c: c.name == "api-server")
+        for component in ordered[:-1]:
+            component.terminate()
+        for component in ordered:
             component.stop()
             out.say("predmaint", f"{component.name} stopped")
     return status

@@ -184,6 +184,12 @@ def test_a_real_scheduler_runs_the_batch_dag_and_ctrl_c_stops_everything(
     report = json.loads((fresh_trained.predictions_dir / f"ds={today}" / "report.json").read_text())
     assert report["rows_scored"] == 300 and report["model_version"] == "1"
 
+    # and the task's log is readable through the API, as the UI shows it (no log server needed)
+    log = airflow.request(
+        "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/inference_report/logs/1"
+    )
+    assert "rows_scored" in json.dumps(log), "the report task's log shows its result"
+
     # and SIGINT (Ctrl-C) stops the launcher and every component it started
     pids = airflow.component_pids()
     airflow.process.send_signal(signal.SIGINT)
