@@ -72,16 +72,21 @@ def _guard(action: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
-@contextmanager
-def _spinner(description: str) -> Iterator[Callable[[str], None]]:
-    with Progress(
+def _progress() -> Progress:
+    return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-    ) as progress:
+    )
+
+
+@contextmanager
+def _spinner(description: str) -> Iterator[Callable[[str], None]]:
+    """A pulsing bar for one long step; the yielded callback updates its description."""
+    with _progress() as progress:
         task = progress.add_task(description, total=None)
         yield lambda message: progress.update(task, description=message)
 
@@ -239,13 +244,20 @@ def run(
     rows: Annotated[int | None, typer.Option(help="Readings to simulate for the batch.")] = None,
 ) -> None:
     """The main job: acquire → features → train → register/promote → simulate → batch scoring."""
-    from predmaint.workflow import run_main_job
+    from predmaint.workflow import MAIN_STEPS, run_main_job
 
     settings = _settings()
     ds = _day(day)
     console.print(f"predmaint run for {ds} (tracking: {settings.resolved_tracking_uri})")
     started = time.perf_counter()
-    with _spinner("starting") as say:
+    with _progress() as progress:
+        task = progress.add_task("starting", total=len(MAIN_STEPS))
+
+        def say(message: str) -> None:
+            if message in MAIN_STEPS and MAIN_STEPS.index(message) > 0:
+                progress.advance(task)
+            progress.update(task, description=message)
+
         result = _guard(lambda: run_main_job(settings, ds, rows, notify=say))
     table = Table(title="predmaint run", title_justify="left")
     table.add_column("step")

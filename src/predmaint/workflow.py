@@ -22,6 +22,8 @@ from predmaint.models.training import CandidateRun, train_models, validate_train
 from predmaint.settings import Settings
 
 Notify = Callable[[str], None]
+#: The main job's steps, in order (the CLI draws one progress bar tick per step).
+MAIN_STEPS = ("acquire", "features", "train + promote", "simulate", "batch inference")
 
 
 @dataclass
