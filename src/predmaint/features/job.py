@@ -22,7 +22,6 @@ from predmaint.settings import Settings
 from predmaint.storage import (
     clean_partitions,
     partition_dir,
-    read_json,
     write_json_atomic,
     write_parquet_atomic,
 )
@@ -172,7 +171,3 @@ def latest_features(settings: Settings, ds: date | None = None) -> Path:
         "feature_engineering_pipeline DAG) first"
     )
 
-
-def read_report(path: Path) -> dict[str, Any]:
-    result: dict[str, Any] = read_json(path)
-    return result

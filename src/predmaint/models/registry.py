@@ -28,7 +28,6 @@ from predmaint.models.tracking import (
     CHALLENGER,
     CHAMPION,
     PREVIOUS_CHAMPION,
-    alias_uri,
     client,
     version_uri,
 )
@@ -361,14 +360,3 @@ def load_labelled(path: Path) -> pd.DataFrame:
         {c: np.float64 for c in SENSOR_COLUMNS}
     )
 
-
-def load_champion(settings: Settings) -> Any:
-    """The champion pyfunc (raises :class:`ModelNotFoundError` with what to do)."""
-    client(settings)
-    try:
-        return mlflow.pyfunc.load_model(alias_uri(settings))
-    except MlflowException as exc:
-        raise ModelNotFoundError(
-            f"no champion of {settings.model_name} in {settings.resolved_tracking_uri}: "
-            "train one with `predmaint run` (or `make run`)"
-        ) from exc
