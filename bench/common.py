@@ -188,17 +188,20 @@ def machine() -> str:
 
 
 @contextlib.contextmanager
-def predmaint_server(home: Path, log: Path | None = None, **settings: str) -> Iterator[str]:
+def predmaint_server(
+    home: Path, log: Path | None = None, env: dict[str, str] | None = None, **settings: str
+) -> Iterator[str]:
     """``predmaint serve`` on a free port for a project home; yields its base URL.
 
-    ``settings`` become ``PREDMAINT_<NAME>`` variables (``api_key="s3cret"``,
+    ``env`` is added to the environment as is; ``settings`` become ``PREDMAINT_<NAME>`` variables (``api_key="s3cret"``,
     ``api_poll_interval_s="0.5"``); the champion is loaded before the URL is handed out when
     one exists (``/health`` answers once the lifespan has run).
     """
     port = free_port()
-    env = environment(PREDMAINT_HOME=str(home))
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env.update({f"PREDMAINT_{name.upper()}": value for name, value in settings.items()})
+    variables = environment(PREDMAINT_HOME=str(home), **(env or {}))
+    if "MLFLOW_TRACKING_URI" not in (env or {}):
+        variables.pop("MLFLOW_TRACKING_URI", None)
+    variables.update({f"PREDMAINT_{name.upper()}": value for name, value in settings.items()})
     command = [str(BIN / "predmaint"), "serve", "--host", HOST, "--port", str(port)]
-    with server(command, port, "/health", env=env, log=log, timeout=90):
+    with server(command, port, "/health", env=variables, log=log, timeout=90):
         yield f"http://{HOST}:{port}"
