@@ -33,6 +33,7 @@ from predmaint.models.compiled import SKLEARN
 from predmaint.settings import Settings
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body could not be decoded at all."},
     401: {"model": Problem, "description": "API key missing or wrong (when one is set)."},
     422: {"description": "A field is missing, of the wrong type, not finite, or implausible."},
     503: {"model": Problem, "description": "No model loaded: the message says how to train one."},
