@@ -63,10 +63,14 @@ def model_training_pipeline() -> None:
             path = latest_features(config, usable[0])
             log.info("features of %s from the %s asset: %s", usable[0], FEATURES.name, path)
         else:
-            # Features built outside Airflow (`predmaint features`, `make run`) have no event.
+            # Features built outside Airflow (`make run`) have no event; nor has the first weekly
+            # run after unpausing, whose Sunday predates the first feature run.
             path = latest_features(config)
             log.warning(
-                "no %s event up to %s; newest features on disk: %s", FEATURES.name, day, path
+                "no %s event up to %s: training on the newest validated features on disk, %s",
+                FEATURES.name,
+                day,
+                path,
             )
         return validate(config, path)
 
