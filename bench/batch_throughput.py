@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     base = rates["scikit-learn pipeline"]
     for name, rate in rates.items():
         print(f"{name:<26}{rate:>14,.0f}{rate / base:>11.1f}x")
-    best = max(rates.values())
+    best = max(rate for name, rate in rates.items() if name.startswith("compiled"))
     checks = [
         (
             f"best compiled rate {best / 1e6:.2f} M readings/s (target >= {TARGET_RATE / 1e6:g} M)",

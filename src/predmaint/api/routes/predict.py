@@ -17,7 +17,6 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from predmaint.api.deps import ModelDep
-from predmaint.api.holder import ServedModel
 from predmaint.api.metrics import ApiMetrics
 from predmaint.api.routing import SingleBodyRoute
 from predmaint.api.schemas import (
@@ -68,11 +67,6 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
     routes = APIRouter(tags=["prediction"])
     single = APIRouter(tags=["prediction"], route_class=SingleBodyRoute)
 
-    async def score_one(served: ServedModel, reading: SensorReading) -> float:
-        if served.scorer.runtime == SKLEARN:
-            return await run_in_threadpool(served.scorer.probability_one, reading.values())
-        return served.scorer.probability_one(reading.values())
-
     @single.post(
         "/predict",
         response_model=Prediction,
@@ -84,7 +78,12 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
         responses=_ERRORS,
     )
     async def predict(reading: SensorReading, served: ModelDep) -> Response:
-        risk = assess(await score_one(served, reading), served.threshold, language)
+        scorer = served.scorer
+        if scorer.runtime == SKLEARN:  # the slow fallback: keep the event loop free
+            p = await run_in_threadpool(scorer.probability_one, reading.values())
+        else:
+            p = scorer.probability_one(reading.values())
+        risk = assess(p, served.threshold, language)
         metrics.predicted(risk.prediction, risk.risk_level)
         # Same bytes json.dumps would write (floats are finite), without a generic encoder.
         body = (
