@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, machine
-from predmaint.data.acquire import read_ai4i
+from predmaint.data.acquire import RAW_FILE_NAME, read_ai4i
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.inference.batch import load_model
 from predmaint.models.compiled import PipelineScorer, bulk_probability, compile_pipeline
@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     info = champion_info(settings)
     classifier = load_model(settings, info.version).pyfunc.unwrap_python_model()
     pipeline = classifier.pipeline
-    source = args.data or settings.raw_data or DEFAULT_DATA
+    downloaded = settings.raw_dir / RAW_FILE_NAME
+    source = (
+        args.data or settings.raw_data or (downloaded if downloaded.is_file() else DEFAULT_DATA)
+    )
     real = read_ai4i(source)[list(SENSOR_COLUMNS)].astype(float).to_numpy()
     data = np.tile(real, (int(np.ceil(args.rows / len(real))), 1))[: args.rows]
 
