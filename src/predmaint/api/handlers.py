@@ -24,6 +24,15 @@ from predmaint.data.columns import (
     SENSOR_RANGES,
 )
 
+_EXPECTED = {
+    "float": "a JSON number",
+    "int": "a JSON number",
+    "model": "a JSON object",
+    "model_attributes": "a JSON object",
+    "dict": "a JSON object",
+    "list": "a JSON array",
+    "string": "a JSON string",
+}
 _TEMPERATURES = {AIR_TEMPERATURE, PROCESS_TEMPERATURE}
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
@@ -34,6 +43,11 @@ def _field_path(loc: Sequence[Any]) -> str:
     for part in loc[1:] if loc and loc[0] == "body" else loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "body"
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "boolean", str: "string", list: "array", dict: "object", type(None): "null"}
+    return names.get(type(value), "number" if isinstance(value, int | float) else "value")
 
 
 def _range_message(name: str, value: Any) -> tuple[str, str]:
@@ -82,8 +96,8 @@ def describe(error: dict[str, Any]) -> dict[str, Any]:
         why = f"is not valid JSON{position}: {error.get('ctx', {}).get('error', error.get('msg'))}"
         rule = "valid JSON"
     elif kind.endswith("_type") or kind.endswith("_parsing"):
-        expected = "a JSON number" if kind.startswith(("float", "int")) else kind[:-5]
-        why = f"must be {expected}, got {type(value).__name__} {value!r}"[:200]
+        expected = _EXPECTED.get(kind.rsplit("_", 1)[0], kind.rsplit("_", 1)[0])
+        why = f"must be {expected}, got {_json_type(value)} {value!r}"[:200]
         rule = expected
     else:
         why, rule = str(error.get("msg", "is invalid")), kind
