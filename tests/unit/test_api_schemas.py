@@ -9,9 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from predmaint.api.handlers import describe
-from predmaint.api.routing import body_errors
 from predmaint.api.schemas import SPEC_EXAMPLE, Prediction, SensorReading, batch_request_model
 from predmaint.data.columns import SENSOR_COLUMNS, SENSOR_RANGES
+
+
+def body_errors(exc: ValidationError) -> list[dict]:
+    """pydantic errors located as FastAPI locates body errors (``("body", field)``)."""
+    return [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
 
 
 def refused(body: str) -> list[dict]:

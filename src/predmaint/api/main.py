@@ -12,12 +12,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from predmaint import __version__
 from predmaint.api import docs, handlers
+from predmaint.api.fastpath import FastPredict
 from predmaint.api.holder import ModelHolder, ServedModel
 from predmaint.api.metrics import ApiMetrics, MetricsMiddleware
 from predmaint.api.routes import api_router
+from predmaint.api.schemas import SensorReading
 from predmaint.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -68,5 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     handlers.install(app)
     app.include_router(api_router(settings, metrics))
     docs.install(app)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    predict_route = next(r for r in app.routes if isinstance(r, APIRoute) and r.path == "/predict")
+    app.add_middleware(
+        FastPredict,
+        route=predict_route,
+        body_model=SensorReading,
+        holder=holder,
+        api_key=settings.api_key,
+        overrides=app.dependency_overrides,
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts every request
     return app

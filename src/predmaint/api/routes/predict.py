@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 
 from predmaint.api.deps import ModelDep
 from predmaint.api.metrics import ApiMetrics
-from predmaint.api.routing import SingleBodyRoute
 from predmaint.api.schemas import (
     PROBABILITY_MEANING,
     BatchPrediction,
@@ -65,9 +64,8 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
     texts = _encoded_texts(language)
     batch_request = batch_request_model(settings.api_batch_max)
     routes = APIRouter(tags=["prediction"])
-    single = APIRouter(tags=["prediction"], route_class=SingleBodyRoute)
 
-    @single.post(
+    @routes.post(
         "/predict",
         response_model=Prediction,
         summary="Failure prediction for one reading",
@@ -137,6 +135,4 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
             metrics.predicted(prediction, level, count)
         return _json({"predictions": answers, "count": len(answers), "model_version": version})
 
-    # /predict first: Starlette tries routes in order, and this is the one that must be quick.
-    single.include_router(routes)
-    return single
+    return routes
