@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-
 from bench.common import predmaint_server
+
 from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.inference.risk import RECOMMENDATIONS
