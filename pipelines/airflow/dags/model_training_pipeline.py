@@ -47,6 +47,7 @@ def model_training_pipeline() -> None:
     def validate_training_data(*, inlet_events: Any = None) -> dict[str, Any]:
         """Pick the newest features the feature DAG published up to this run's day; validate them."""
         from predmaint.features.job import latest_features
+        from predmaint.models.tracking import configure
         from predmaint.models.training import validate_training_data as validate
 
         config, day = settings(), run_day()
@@ -72,21 +73,27 @@ def model_training_pipeline() -> None:
                 day,
                 path,
             )
-        return validate(config, path)
+        report = validate(config, path)
+        # Create the tracking store and experiment here, once: the two training tasks start
+        # together, and two processes creating the same SQLite store race on its migrations.
+        configure(config)
+        return report
 
     @task(multiple_outputs=False, execution_timeout=timedelta(hours=2))
     def train(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """Fit, tune and log one model kind in MLflow; the run's id, URI and metrics go to XCom."""
-        import warnings
         from pathlib import Path
+
+        from joblib.externals.loky import get_reusable_executor
 
         from predmaint.models.training import train_model
 
-        with warnings.catch_warnings():
-            # skops looks a class up in every loaded module; in a task process those include
-            # Airflow's deprecated aliases, each of which warns: a thousand lines of noise per run.
-            warnings.filterwarnings("ignore", module=r"skops\.")
+        try:
             candidate = train_model(settings(), kind, Path(data["path"]), ds=run_day().isoformat())
+        finally:
+            # The grid search's worker processes stay alive for reuse and hold the task's output
+            # pipes; Airflow's supervisor would wait for them (about a minute) to free the slot.
+            get_reusable_executor().shutdown(wait=True)
         return candidate.to_dict()
 
     @task

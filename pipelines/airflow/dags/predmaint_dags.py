@@ -7,6 +7,7 @@ every time it parses a DAG file, and only the task processes need ``Settings``.
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +61,16 @@ def settings() -> Settings:
 
     Called inside task bodies only: at parse time the DAG processor's environment is not the
     workers', and reading it there would freeze one machine's paths into the DAG.
+
+    Every task calls it first, so it also quiets skops for the task: skops (how models are saved
+    and loaded) finds a class by scanning every loaded module, and in a task process those include
+    Airflow's deprecated aliases, each of which warns when touched: a thousand log lines per model.
+    Only warnings raised from skops's own frames are dropped. (A filter set at import would not
+    last: Airflow records and resets warnings around DAG parsing.)
     """
     from predmaint.settings import Settings
+
+    warnings.filterwarnings("ignore", module=r"skops\.")
 
     return Settings()
 
