@@ -20,6 +20,8 @@ from typing import Any
 import psycopg2
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.services.processes import Servers
 
@@ -94,18 +96,44 @@ class Postgres:
             connection.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Postgres:
-    """The PostgreSQL server on 127.0.0.1:5432, or a failure that says how to start it."""
+def require_postgres(host: str = PG_HOST, port: int = PG_PORT) -> None:
+    """Fail (never skip) when PostgreSQL does not answer, naming the command that starts it."""
     try:
-        _pg_connect().close()
+        psycopg2.connect(
+            host=host, port=port, user=PG_USER, dbname="postgres", connect_timeout=5
+        ).close()
     except psycopg2.OperationalError as error:
         pytest.fail(
-            f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} as user {PG_USER!r} "
+            f"PostgreSQL is not reachable on {host}:{port} as user {PG_USER!r} "
             f"({str(error).strip()}).\nThe services tests need it; start it with:\n"
             f"  {START_POSTGRES}",
             pytrace=False,
         )
+
+
+def require_redis(host: str = REDIS_HOST, port: int = REDIS_PORT) -> redis.Redis:
+    """Fail (never skip) when Redis does not answer, naming the command that starts it."""
+    # No retries for the first ping: a missing server should fail at once, not after backoffs.
+    probe = redis.Redis(
+        host=host, port=port, db=REDIS_DB, socket_timeout=5, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        probe.ping()
+    except redis.exceptions.ConnectionError as error:
+        pytest.fail(
+            f"Redis is not reachable on {host}:{port} ({error}).\n"
+            f"The services tests need it; start it with:\n  {START_REDIS}",
+            pytrace=False,
+        )
+    finally:
+        probe.close()
+    return redis.Redis(host=host, port=port, db=REDIS_DB, socket_timeout=5)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Postgres:
+    """The PostgreSQL server on 127.0.0.1:5432, or a failure that says how to start it."""
+    require_postgres()
     return Postgres()
 
 
@@ -128,16 +156,7 @@ def postgres(postgres_server: Postgres) -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def redis_server() -> redis.Redis:
     """The Redis server on 127.0.0.1:6379, or a failure that says how to start it."""
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as error:
-        pytest.fail(
-            f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT} ({error}).\n"
-            f"The services tests need it; start it with:\n  {START_REDIS}",
-            pytrace=False,
-        )
-    return client
+    return require_redis()
 
 
 @dataclass(frozen=True)
@@ -175,4 +194,5 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
         yield started
     finally:
         survivors = started.stop_all(last=("airflow-api-server",))
+        print(f"servers stopped in (s): {started.stop_seconds}")
         assert not survivors, f"processes still running after teardown: {survivors}"

@@ -123,6 +123,8 @@ class Servers:
     log_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     started: list[Server] = field(default_factory=list)
+    #: How long each server took to stop (shown with a teardown failure; slow stops cost CI time).
+    stop_seconds: dict[str, float] = field(default_factory=dict)
 
     def start(
         self,
@@ -195,5 +197,7 @@ class Servers:
         for server in early:
             server.terminate()
         for server in early + late:
+            start = time.monotonic()
             server.stop()
+            self.stop_seconds[server.name] = round(time.monotonic() - start, 1)
         return [s.name for s in self.started if s.group_alive()]

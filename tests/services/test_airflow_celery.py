@@ -4,10 +4,11 @@
 Celery worker) around PostgreSQL and Redis. Here the same commands run as local processes with
 the environment ``make airflow`` uses (``pipelines/airflow/run_local.py``: DAG folder, simple auth
 manager with admin/admin, execution API URL), switched to the CeleryExecutor on a private
-PostgreSQL database, a private Redis key prefix and a private Celery queue. The batch DAG is
-triggered through the REST API and must succeed on the worker: its task instances carry the
-Celery task ids that the worker logged and the result backend recorded, and the day's
-predictions and report are on disk, scored by the champion.
+PostgreSQL database, a private Redis key prefix and a private Celery queue. The champion is
+trained into an MLflow server on PostgreSQL, as in compose, so the worker's tasks load it over
+HTTP. The batch DAG is triggered through the REST API and must succeed on the worker: its task
+instances carry the Celery task ids that the worker logged and the result backend recorded, and
+the day's predictions and report are on disk, scored by the champion.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from typing import Any
 
 import pytest
 
+from predmaint.features.job import build_features
 from predmaint.settings import Settings
-from tests.conftest import SHARED_DATA
+from predmaint.workflow import train_and_promote
+from tests.conftest import DAY, SHARED_DATA
 from tests.integration.test_airflow_dags import load_launcher
 from tests.services.conftest import Postgres, RedisNamespace, unique_name
+from tests.services.mlflow_server import settings_on_server, start_mlflow_server
 from tests.services.processes import Server, Servers, free_port, http_json
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -91,7 +95,7 @@ class CeleryAirflow:
 def airflow_environment(
     home: Path,
     port: int,
-    predmaint_home: Path,
+    predmaint: Settings,
     postgres: Postgres,
     database: str,
     redis: RedisNamespace,
@@ -99,7 +103,9 @@ def airflow_environment(
 ) -> dict[str, str]:
     """``make airflow``'s environment, moved onto the deployment's executor and databases."""
     launcher = load_launcher()
-    inherited = {k: v for k, v in os.environ.items() if k.startswith(("AIRFLOW", "PREDMAINT_"))}
+    inherited = {
+        k: v for k, v in os.environ.items() if k.startswith(("AIRFLOW", "PREDMAINT_", "MLFLOW_"))
+    }
     env = {k: v for k, v in launcher.airflow_env(home, port).items() if k not in inherited}
     env.update(
         {
@@ -119,7 +125,9 @@ def airflow_environment(
             # One API worker process is plenty for a test and spares the 2 CI cores.
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "PREDMAINT_HOME": str(predmaint_home),
+            # Tasks load the champion from the MLflow server, as the compose workers do.
+            "MLFLOW_TRACKING_URI": predmaint.resolved_tracking_uri,
+            "PREDMAINT_HOME": str(predmaint.home),
             "PREDMAINT_RAW_DATA": str(SHARED_DATA),
             "PREDMAINT_SIMULATE_ROWS": str(SIMULATED_ROWS),
             "PYTHONUNBUFFERED": "1",
@@ -129,8 +137,21 @@ def airflow_environment(
 
 
 @pytest.fixture
+def trained_on_server(
+    postgres: Postgres, servers: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """A project home whose champion lives on an MLflow server (PostgreSQL, served artifacts)."""
+    mlflow_server = start_mlflow_server(servers, postgres, tmp_path / "served-artifacts")
+    settings = settings_on_server(tmp_path / "predmaint-home", mlflow_server.uri, monkeypatch)
+    features = build_features(settings, DAY)
+    outcome = train_and_promote(settings, DAY, features.features_path)
+    assert outcome.decision.champion_version == "1", outcome.decision
+    return settings
+
+
+@pytest.fixture
 def celery_airflow(
-    fresh_trained: Settings,
+    trained_on_server: Settings,
     postgres: Postgres,
     redis_namespace: RedisNamespace,
     servers: Servers,
@@ -144,12 +165,12 @@ def celery_airflow(
     queue = unique_name("queue")
     port = free_port()
     env = airflow_environment(
-        home, port, fresh_trained.home, postgres, database, redis_namespace, queue
+        home, port, trained_on_server, postgres, database, redis_namespace, queue
     )
     migrate = subprocess.run(
         [AIRFLOW, "db", "migrate"],
         env=env,
-        cwd=fresh_trained.home,
+        cwd=trained_on_server.home,
         capture_output=True,
         text=True,
         timeout=MIGRATE_TIMEOUT_S,
@@ -157,7 +178,7 @@ def celery_airflow(
     assert migrate.returncode == 0, f"airflow db migrate failed:\n{migrate.stderr[-4000:]}"
 
     servers.env = env
-    cwd = fresh_trained.home
+    cwd = trained_on_server.home
     # No log servers (they listen on every interface): all components share one AIRFLOW_HOME,
     # so the API server reads task logs from local files.
     servers.start("airflow-api-server", [AIRFLOW, "api-server"], cwd=cwd)
@@ -196,7 +217,7 @@ def celery_airflow(
 
 
 def test_the_batch_dag_runs_on_a_celery_worker_over_postgresql_and_redis(
-    celery_airflow: CeleryAirflow, fresh_trained: Settings, redis_namespace: RedisNamespace
+    celery_airflow: CeleryAirflow, trained_on_server: Settings, redis_namespace: RedisNamespace
 ) -> None:
     airflow, servers = celery_airflow, celery_airflow.servers
     # given the deployment up, logged in as the spec's admin/admin, the batch DAG parsed
@@ -265,16 +286,20 @@ def test_the_batch_dag_runs_on_a_celery_worker_over_postgresql_and_redis(
             airflow.database, "SELECT task_id, status FROM celery_taskmeta"
         )
         results = {task_id: status for task_id, status in rows if task_id in celery_ids}
-        return results if len(results) == len(celery_ids) else None
+        final = {"SUCCESS", "FAILURE", "REVOKED"}  # not PENDING/STARTED (task_track_started)
+        done = len(results) == len(celery_ids) and set(results.values()) <= final
+        return results if done else None
 
     results = servers.wait_for("waiting for the Celery results", celery_results, 60)
     assert set(results.values()) == {"SUCCESS"}, results
     assert redis_namespace.keys(), "the broker's keys are under this test's prefix"
 
     # and the day's predictions partition and report exist, scored by the champion
-    partition = fresh_trained.predictions_dir / f"ds={today}"
+    partition = trained_on_server.predictions_dir / f"ds={today}"
     parts = sorted(partition.glob("part-*.parquet"))
     assert parts, f"no prediction parts in {partition}"
     report = json.loads((partition / "report.json").read_text())
     assert report["rows_scored"] + report["rows_quarantined"] == SIMULATED_ROWS, report
     assert report["rows_scored"] > 0 and report["model_version"] == "1", report
+    # (the workers loaded it from the MLflow server: no embedded store appeared in the home)
+    assert not trained_on_server.mlflow_db.exists() and not trained_on_server.artifact_root.exists()

@@ -10,9 +10,8 @@ version tags, the champion re-scored from the server's copy of the test split) f
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -20,16 +19,14 @@ from mlflow.tracking import MlflowClient
 from predmaint.features.job import build_features
 from predmaint.models.registry import history, rollback
 from predmaint.models.tracking import CHALLENGER, CHAMPION
-from predmaint.settings import Settings
 from predmaint.workflow import train_and_promote
-from tests.conftest import DAY, FAST, SHARED_DATA
+from tests.conftest import DAY
 from tests.services.conftest import Postgres
-from tests.services.processes import Server, Servers, free_port, http_json
+from tests.services.mlflow_server import BIN, child_env, settings_on_server, start_mlflow_server
+from tests.services.processes import Servers, free_port, http_json
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
-BIN = Path(sys.executable).parent
-MLFLOW_STARTUP_S = 120  # creates the schema on an empty database first (~10 s on 2 cores)
 API_STARTUP_S = 90
 #: The spec's example request ("Exemplo de Requisição").
 SPEC_READING = {
@@ -41,75 +38,15 @@ SPEC_READING = {
 }
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """The test's environment minus predmaint/MLflow settings, the venv's bin first on PATH
-    (``mlflow server`` starts uvicorn by name), plus ``extra``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREDMAINT_", "MLFLOW_", "AIRFLOW"))
-    }
-    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-def start_mlflow_server(
-    servers: Servers, postgres: Postgres, artifacts: Path
-) -> tuple[str, str, Server]:
-    """``mlflow server`` as compose runs it, on a new database and a free port.
-
-    Returns (tracking URI, database name, server).
-    """
-    database = postgres.create_database("mlflow")
-    port = free_port()
-    server = servers.start(
-        "mlflow-server",
-        [
-            str(BIN / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            postgres.url(database),
-            "--serve-artifacts",
-            "--artifacts-destination",
-            str(artifacts),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=child_env(),
-    )
-    uri = f"http://127.0.0.1:{port}"
-    servers.wait_for(
-        "waiting for the MLflow server's /health",
-        lambda: http_json("GET", f"{uri}/health", timeout=3)[0] == 200,
-        MLFLOW_STARTUP_S,
-    )
-    return uri, database, server
-
-
 def test_training_registers_and_promotes_through_the_mlflow_server_and_the_api_serves_it(
     servers: Servers, postgres: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given an MLflow server on a PostgreSQL database of its own, with served artifacts
-    artifacts = tmp_path / "served-artifacts"
-    uri, database, _ = start_mlflow_server(servers, postgres, artifacts)
+    mlflow_server = start_mlflow_server(servers, postgres, tmp_path / "served-artifacts")
+    uri, database, artifacts = mlflow_server.uri, mlflow_server.database, mlflow_server.artifacts
 
     # when a project whose only MLflow setting is MLFLOW_TRACKING_URI trains through it
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    home = tmp_path / "trainer-home"
-    settings = Settings(
-        home=home,
-        raw_data=SHARED_DATA,
-        models=["random_forest"],
-        _env_file=None,  # type: ignore[call-arg]
-        **FAST,
-    )
-    assert settings.resolved_tracking_uri == uri and not settings.is_embedded_store
+    settings = settings_on_server(tmp_path / "trainer-home", uri, monkeypatch)
     features = build_features(settings, DAY)
     first = train_and_promote(settings, DAY, features.features_path)
 
@@ -158,12 +95,12 @@ def test_training_registers_and_promotes_through_the_mlflow_server_and_the_api_s
     )
 
     # then it becomes ready with the champion, loaded from the server
-    ready = servers.wait_for(
-        "waiting for the API's /ready",
-        lambda: (answer := http_json("GET", f"{api_url}/ready", timeout=3))[0] == 200 and answer,
-        API_STARTUP_S,
-    )
-    assert ready[1]["model_version"] == champion.version, ready
+    def readiness() -> dict[str, Any] | None:
+        status, body = http_json("GET", f"{api_url}/ready", timeout=3)
+        return body if status == 200 else None
+
+    ready = servers.wait_for("waiting for the API's /ready", readiness, API_STARTUP_S)
+    assert ready["model_version"] == champion.version, ready
 
     # and answers the spec's request with the spec's fields, from the champion version
     status, body = http_json("POST", f"{api_url}/predict", SPEC_READING)
