@@ -56,5 +56,11 @@ mlflow: install  ## MLflow UI on http://localhost:5000 over the embedded store t
 serve: install  ## the real-time API on http://localhost:8000 (docs at /docs)
 	$(BIN)/predmaint serve --port 8000
 
+airflow: install  ## local Airflow on http://localhost:8080 (admin/admin): LocalExecutor, SQLite in .airflow/, the project's DAGs; Ctrl-C stops it
+	$(BIN)/python pipelines/airflow/run_local.py --port 8080
+
+bench: install  ## benchmarks: API latency vs bare ASGI and `mlflow models serve`, batch throughput, load run
+	$(BIN)/python -m bench
+
 clean:  ## remove local outputs (embedded MLflow store, data partitions); keeps .venv
 	rm -rf mlflow.db mlartifacts data/processed data/predictions data/quarantine data/inference

@@ -170,4 +170,3 @@ def latest_features(settings: Settings, ds: date | None = None) -> Path:
         f"no validated features in {where}: run `predmaint features` (or the "
         "feature_engineering_pipeline DAG) first"
     )
-

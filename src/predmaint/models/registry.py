@@ -359,4 +359,3 @@ def load_labelled(path: Path) -> pd.DataFrame:
     return frame.assign(**{TARGET: frame[TARGET].astype(int)}).astype(
         {c: np.float64 for c in SENSOR_COLUMNS}
     )
-
