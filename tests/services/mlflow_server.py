@@ -83,6 +83,9 @@ def settings_on_server(home: Path, uri: str, monkeypatch: pytest.MonkeyPatch) ->
     """Quick-training settings whose only MLflow setting is ``MLFLOW_TRACKING_URI``, as in
     compose (the variable, not a field: that is what the deployment sets)."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    # mlflow.set_experiment exports the id of this server's experiment: restore it afterwards, so
+    # a later test's embedded store is not sent looking for it.
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     options: dict[str, Any] = {
         "home": home,
         "raw_data": SHARED_DATA,
