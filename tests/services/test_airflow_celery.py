@@ -158,7 +158,7 @@ def celery_airflow(
     tmp_path: Path,
 ) -> Iterator[CeleryAirflow]:
     """Migrated metadata on PostgreSQL, then API server, scheduler, DAG processor and one
-    Celery worker as processes (stopped, and the database dropped, by the fixtures below)."""
+    Celery worker as processes (the `servers` fixture stops them, `postgres` drops the database)."""
     home = tmp_path / "airflow-home"
     load_launcher().write_passwords(home)
     database = postgres.create_database("airflow")
