@@ -448,7 +448,8 @@ def test_airflow_runs_celery_with_redis_broker_and_postgres_metastore(
         )
         assert metastore.password == test_env["AIRFLOW_DB_PASSWORD"]
         result = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"])
-        assert result.scheme == "db+postgresql" and result.hostname == "postgres", name
+        # an explicit driver: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3 (not installed)
+        assert result.scheme == "db+postgresql+psycopg2" and result.hostname == "postgres", name
         # Task processes must reach the API server by its service name, not localhost.
         execution = urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
         assert (execution.hostname, execution.port) == ("airflow-apiserver", 8080), name
