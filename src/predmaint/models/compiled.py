@@ -70,8 +70,9 @@ class PipelineScorer:
 class OnnxScorer:
     """An ONNX Runtime session over the converted pipeline.
 
-    ``threads=1`` for the API (a single row gains nothing from a thread pool, and idle pool
-    threads spinning would steal the event loop's core); more for bulk scoring.
+    One intra-op thread by default: a single row gains nothing from a thread pool, and idle
+    pool threads spinning would steal the event loop's core. Bulk scoring runs chunks on
+    several Python threads instead (:func:`bulk_probability`); the session is thread-safe.
     """
 
     runtime = ONNX_RUNTIME
@@ -94,10 +95,6 @@ class OnnxScorer:
         self._outputs = [self._session.get_outputs()[1].name]  # (label, probabilities)
         # The binding's own run: the Python wrapper re-checks inputs on every call (~3 µs).
         self._run = self._session._sess.run
-
-    def with_threads(self, threads: int) -> OnnxScorer:
-        """The same compiled model in a session with another thread count."""
-        return OnnxScorer(self.model, self._column, threads)
 
     def probability(self, sensors: FloatArray) -> FloatArray:
         batch = np.ascontiguousarray(sensors, dtype=np.float64)
