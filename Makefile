@@ -40,6 +40,7 @@ test: install test-tools  ## install the test environment and run every test
 # System tools some tests drive (Debian packages; CI runs as root, as on this machine).
 test-tools:
 	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 lint: install  ## ruff (incl. Airflow AIR rules) and mypy
 	$(BIN)/ruff check src tests bench pipelines

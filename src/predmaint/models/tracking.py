@@ -12,6 +12,7 @@ from predmaint.settings import Settings
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous-champion"
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 # MLflow 3 nags about things we decide on purpose (no git repo, no conda env inference).
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -28,8 +29,16 @@ def configure(settings: Settings) -> str:
     uri = settings.resolved_tracking_uri
     if settings.is_embedded_store:
         settings.mlflow_db.parent.mkdir(parents=True, exist_ok=True)
+    # mlflow.set_*_uri also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; Settings reads the
+    # former, so a later Settings(home=other) in this process would silently use this store.
+    exported = {name: os.environ.get(name) for name in _URI_VARIABLES}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    for name, value in exported.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     experiment = mlflow.get_experiment_by_name(settings.experiment_name)
     if experiment is not None:
         experiment_id: str = experiment.experiment_id
