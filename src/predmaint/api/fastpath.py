@@ -6,8 +6,8 @@ much again, before any scoring. For ``POST /predict`` alone, when the request is
 valid case, this layer does what the route would do in three steps: read the body, parse and
 validate it in one pydantic-core pass, and call the route's own endpoint with the model
 snapshot. Anything else goes to FastAPI unchanged (the body is replayed): an invalid body (so
-the 422 is FastAPI's, through the same handlers), no model loaded (503), a missing or wrong API
-key (401), the scikit-learn fallback (scored in a worker thread by the route), dependency
+the 422 is FastAPI's, through the same handlers), a body not sent as JSON, no model loaded
+(503), a missing or wrong API key (401), the scikit-learn fallback (scored in a worker thread by the route), dependency
 overrides in tests. The route stays the contract and the documentation; this is only a shorter
 way to the same endpoint.
 """
@@ -29,6 +29,7 @@ from predmaint.models.compiled import ONNX_RUNTIME
 
 Endpoint = Callable[[Any, ServedModel], Awaitable[Response]]
 _KEY_HEADER = API_KEY_HEADER.lower().encode()
+_CONTENT_TYPE = b"content-type"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -66,12 +67,16 @@ class FastPredict:
         self.api_key = api_key.encode() if api_key else None
         self.overrides = overrides
 
-    def _key_ok(self, scope: Scope) -> bool:
-        assert self.api_key is not None
+    def _headers_ok(self, scope: Scope) -> bool:
+        """A JSON body (FastAPI parses no other) and, when one is set, the right API key."""
+        json_body = False
+        key_ok = self.api_key is None
         for name, value in scope["headers"]:
-            if name == _KEY_HEADER:
-                return hmac.compare_digest(value, self.api_key)
-        return False
+            if name == _CONTENT_TYPE:
+                json_body = value.startswith(b"application/json")
+            elif name == _KEY_HEADER and self.api_key is not None:
+                key_ok = hmac.compare_digest(value, self.api_key)
+        return json_body and key_ok
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
@@ -81,7 +86,7 @@ class FastPredict:
         if (
             served is None
             or served.scorer.runtime != ONNX_RUNTIME
-            or (self.api_key is not None and not self._key_ok(scope))
+            or not self._headers_ok(scope)
             or get_model in self.overrides
         ):
             await self.app(scope, receive, send)
