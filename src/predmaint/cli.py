@@ -228,6 +228,8 @@ def _print_batch(report: dict[str, Any]) -> None:
             f"predictions {report['ds']}",
             {
                 "output": report["predictions_dir"],
+                "inputs": f"{report['inputs']} file(s)"
+                + (" (simulated day)" if report["simulated"] else ""),
                 "model version": report["model_version"],
                 "rows scored": report["rows_scored"],
                 "rows quarantined": report["rows_quarantined"],

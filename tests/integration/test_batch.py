@@ -43,6 +43,7 @@ def test_simulated_day_is_scored_with_risk_and_report(home: Settings) -> None:
     report = run_batch(home, DAY, rows=300)
     scored = _predictions(home, DAY)
     assert len(scored) == 300 == report["rows_scored"]
+    assert report["simulated"] is True
     expected = {
         "udi",
         "air_temperature",
@@ -94,6 +95,7 @@ def test_bad_readings_are_quarantined_and_the_rest_scored(home: Settings) -> Non
     for word in ("torque", "air_temperature", "udi: duplicate", "not served"):
         assert word in reasons
     assert not (folder / "simulated.parquet").exists()
+    assert report["simulated"] is False
 
 
 def test_rerunning_a_day_replaces_that_day_only(home: Settings) -> None:

@@ -204,6 +204,8 @@ def write_report(
         "model_name": settings.model_name,
         "model_version": model_version,
         "inputs": len(parts),
+        # True when no plant file arrived and the day was simulated: say so, never pass it off.
+        "simulated": any(Path(p["input"]).name == SIMULATED_FILE for p in parts),
         "rows_in": sum(p["rows_in"] for p in parts),
         "rows_scored": rows_scored,
         "rows_quarantined": sum(p["rows_quarantined"] for p in parts),
