@@ -22,16 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from predmaint.api.schemas import SPEC_EXAMPLE
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
-SPEC_READING = {
-    "air_temperature": 298.5,
-    "process_temperature": 308.9,
-    "rotational_speed": 1551,
-    "torque": 42.8,
-    "tool_wear": 108,
-}
+SPEC_READING = SPEC_EXAMPLE  # the spec's curl example, defined once in the API schemas
 
 
 def free_port() -> int:

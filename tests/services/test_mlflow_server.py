@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
+from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.features.job import build_features
 from predmaint.models.registry import history, rollback
 from predmaint.models.tracking import CHALLENGER, CHAMPION
@@ -28,14 +29,7 @@ from tests.services.processes import Servers, free_port, http_json
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 API_STARTUP_S = 90
-#: The spec's example request ("Exemplo de Requisição").
-SPEC_READING = {
-    "air_temperature": 298.5,
-    "process_temperature": 308.9,
-    "rotational_speed": 1551,
-    "torque": 42.8,
-    "tool_wear": 108,
-}
+SPEC_READING = SPEC_EXAMPLE  # the spec's curl example, defined once in the API schemas
 
 
 def test_training_registers_and_promotes_through_the_mlflow_server_and_the_api_serves_it(
