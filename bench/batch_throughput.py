@@ -23,7 +23,7 @@ import numpy as np
 from bench.common import ROOT, machine
 from predmaint.data.acquire import RAW_FILE_NAME, read_ai4i
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.inference.batch import load_model
+from predmaint.inference.batch import load_version
 from predmaint.models.compiled import PipelineScorer, bulk_probability, compile_pipeline
 from predmaint.models.registry import champion_info
 from predmaint.settings import Settings
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings(home=args.home) if args.home else Settings()
     info = champion_info(settings)
-    classifier = load_model(settings, info.version).pyfunc.unwrap_python_model()
+    classifier = load_version(settings, info).pyfunc.unwrap_python_model()
     pipeline = classifier.pipeline
     downloaded = settings.raw_dir / RAW_FILE_NAME
     source = (

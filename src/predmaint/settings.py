@@ -147,8 +147,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests build their own ``Settings(...)`` instead)."""
     return Settings()
-
-
-def clear_settings_cache() -> None:
-    """Forget cached settings, e.g. after changing environment variables in a long process."""
-    get_settings.cache_clear()

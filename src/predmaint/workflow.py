@@ -54,10 +54,6 @@ class MainJobResult:
     training: TrainingOutcome | None = None
     batch_report: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def total_seconds(self) -> float:
-        return sum(s.seconds for s in self.steps)
-
 
 def train_and_promote(
     settings: Settings, ds: date, features_path: Path | None = None, progress: Notify | None = None

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import pytest
 
 from predmaint.settings import Settings
 from tests.integration.test_airflow_dags import DAGS
+from tests.services.processes import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -36,13 +36,6 @@ DAG_ID = "batch_inference_pipeline"
 STARTUP_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 90
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

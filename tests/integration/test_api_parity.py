@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.inference.batch import load_model
+from predmaint.inference.batch import load_version
 from predmaint.models.compiled import (
     ONNX_RUNTIME,
     PARITY_TOLERANCE,
@@ -37,7 +37,7 @@ def test_compiled_matches_sklearn_on_the_whole_dataset(
 ) -> None:
     # given a registered version and its scikit-learn pipeline
     info = champion_info(trained_home, alias)
-    loaded = load_model(trained_home, info.version)
+    loaded = load_version(trained_home, info)
     classifier = loaded.pyfunc.unwrap_python_model()
     reference = PipelineScorer(classifier.pipeline).probability(dataset)
     # when it is compiled as the API compiles it

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from predmaint.cli import app
 from tests.conftest import FAST, SHARED_DATA
+from tests.services.processes import free_port
 
 DAY = "2026-11-25"
 
@@ -103,14 +104,6 @@ def test_console_script_is_installed() -> None:
         assert command in out
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_mlflow_ui_serves_the_embedded_store(trained_home: Any) -> None:
     # given the store `predmaint run` wrote, when `predmaint mlflow-ui` (make mlflow) starts
     import os
@@ -119,7 +112,7 @@ def test_mlflow_ui_serves_the_embedded_store(trained_home: Any) -> None:
 
     from predmaint.models.registry import champion_info
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PREDMAINT_HOME": str(trained_home.home)}
     env.pop("MLFLOW_TRACKING_URI", None)
     process = subprocess.Popen(

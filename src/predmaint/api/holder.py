@@ -20,7 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from predmaint.errors import ModelNotFoundError
-from predmaint.inference.batch import load_model
+from predmaint.inference.batch import load_version
 from predmaint.models.compiled import Scorer, compile_pipeline
 from predmaint.models.registry import ChampionInfo, champion_info
 from predmaint.models.tracking import CHAMPION, client
@@ -48,7 +48,7 @@ class ServedModel:
 
 def load_served(settings: Settings, info: ChampionInfo) -> ServedModel:
     """Load a registered version from MLflow and compile its pipeline (blocking, seconds)."""
-    loaded = load_model(settings, info.version)
+    loaded = load_version(settings, info)
     classifier = loaded.pyfunc.unwrap_python_model()
     scorer = compile_pipeline(classifier.pipeline)
     log.info("loaded %s v%s (%s)", info.name, info.version, scorer.detail)

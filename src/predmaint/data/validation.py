@@ -100,6 +100,21 @@ def _type_only(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, coerce=True, strict=False)
 
 
+def _parse(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, stage: str
+) -> tuple[pd.DataFrame, dict[Any, list[str]]]:
+    """First pass: coerce types; rows whose values cannot be parsed get their reasons.
+
+    A clean input is coerced once; only when some rows fail are the others coerced again.
+    """
+    types = _type_only(schema)
+    try:
+        return types.validate(frame, lazy=True), {}
+    except SchemaErrors as errors:
+        reasons = _row_reasons(errors, stage)
+    return types.validate(frame.drop(index=list(reasons))), reasons
+
+
 def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame, stage: str) -> dict[Any, list[str]]:
     try:
         schema.validate(frame, lazy=True)
@@ -118,8 +133,9 @@ def validate_frame(
 ) -> ValidationOutcome:
     """Split ``frame`` into typed valid rows and quarantined rows with reasons.
 
-    Raises :class:`DataValidationError` when the input as a whole is unusable: a required column
-    is missing, or no row passes (the quarantine is written by the caller either way).
+    Raises :class:`DataValidationError` when the input as a whole is unusable (a required column
+    is missing, a column of the wrong kind). No valid row at all is not an error here: the
+    caller decides, after writing the quarantine.
     """
     missing = [n for n, c in schema.columns.items() if c.required and n not in frame.columns]
     if missing:
@@ -127,8 +143,7 @@ def validate_frame(
             f"{stage} input is missing required column(s): {', '.join(missing)}"
         )
     frame = frame.reset_index(drop=True)
-    reasons = _run(_type_only(schema), frame, stage)
-    parsed = _type_only(schema).validate(frame.drop(index=list(reasons)))
+    parsed, reasons = _parse(frame, schema, stage)
     for index, extra in _run(schema, parsed, stage).items():
         reasons.setdefault(index, []).extend(extra)
 

@@ -24,7 +24,7 @@ from predmaint.data.simulate import simulate_readings
 from predmaint.data.validation import REASON_COLUMN, ROW_COLUMN, ValidationOutcome, validate_frame
 from predmaint.errors import DataValidationError
 from predmaint.inference.risk import RISK_LEVELS, assess_many
-from predmaint.models.registry import champion_info
+from predmaint.models.registry import ChampionInfo, champion_info
 from predmaint.models.tracking import CHAMPION, version_uri
 from predmaint.settings import Settings
 from predmaint.storage import (
@@ -58,9 +58,13 @@ class LoadedModel:
 
 def load_model(settings: Settings, version: str | None = None) -> LoadedModel:
     """Load the champion, or a pinned version so that every file of a day uses the same one."""
+    return load_version(settings, champion_info(settings, CHAMPION, version))
+
+
+def load_version(settings: Settings, info: ChampionInfo) -> LoadedModel:
+    """Load the registered version ``info`` describes (its registry entry is already fetched)."""
     import mlflow.pyfunc
 
-    info = champion_info(settings, CHAMPION, version)
     pyfunc = mlflow.pyfunc.load_model(version_uri(settings, info.version))
     return LoadedModel(
         settings.model_name, info.version, info.run_id, info.model_type, info.threshold, pyfunc

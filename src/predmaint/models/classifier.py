@@ -38,22 +38,11 @@ class FailureClassifier(PythonModel):
         if missing:
             raise ValueError(f"missing sensor column(s): {', '.join(missing)}")
         sensors = frame[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
-        return predict_frame(self.pipeline, self.threshold, sensors, index=frame.index)
-
-
-def failure_probability(pipeline: Any, sensors: Any) -> np.ndarray:
-    """Probability of class 1 from a fitted pipeline, for an ``(n, 5)`` sensor array or frame."""
-    if isinstance(sensors, pd.DataFrame):
-        sensors = sensors[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
-    return np.asarray(pipeline.predict_proba(sensors)[:, 1], dtype=np.float64)
-
-
-def predict_frame(pipeline: Any, threshold: float, sensors: Any, index: Any = None) -> pd.DataFrame:
-    probability = failure_probability(pipeline, sensors)
-    return pd.DataFrame(
-        {
-            "prediction": (probability >= threshold).astype(np.int64),
-            "failure_probability": probability,
-        },
-        index=index,
-    )
+        probability = np.asarray(self.pipeline.predict_proba(sensors)[:, 1], dtype=np.float64)
+        return pd.DataFrame(
+            {
+                "prediction": (probability >= self.threshold).astype(np.int64),
+                "failure_probability": probability,
+            },
+            index=frame.index,
+        )
