@@ -87,6 +87,19 @@ class Settings(BaseSettings):
     api_key: str | None = Field(default=None, description="When set, /predict* and /model need it.")
     api_batch_max: int = Field(default=1000, ge=1)
     api_poll_interval_s: float = Field(default=10.0, gt=0.0)
+    api_body_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest request body of a route without its own limit; larger gets 413.",
+    )
+    api_body_limits: dict[str, int] = Field(
+        default={},
+        description='Per-route body limits in bytes, as JSON ({"/predict/batch": 2000000}); '
+        "/predict and /predict/batch default to what 1 and api_batch_max readings need.",
+    )
+    api_body_timeout_s: float = Field(
+        default=30.0, gt=0.0, description="Time to send a whole request body; slower gets 408."
+    )
 
     @field_validator("machine_types")
     @classmethod
@@ -99,7 +112,23 @@ class Settings(BaseSettings):
     @field_validator("api_key")
     @classmethod
     def _non_empty_key(cls, value: str | None) -> str | None:
+        # HTTP clients send header values as ASCII (browsers as Latin-1): a key outside printable
+        # ASCII could never be sent the same way by every client.
+        if value and not (value.isascii() and value.isprintable() and " " not in value):
+            raise ValueError(
+                "api_key must be printable ASCII without spaces (it is an HTTP header)"
+            )
         return value or None
+
+    @field_validator("api_body_limits")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {
+            path: limit for path, limit in value.items() if limit < 1 or not path.startswith("/")
+        }
+        if bad:
+            raise ValueError(f"api_body_limits maps route paths (/...) to bytes >= 1; got {bad}")
+        return value
 
     @property
     def data_root(self) -> Path:
