@@ -126,10 +126,10 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     details = []
     budget = ECHO_LIMIT
     for error in errors[:MAX_DETAILS]:
-        room = min(VALUE_EXCERPT, budget // 2)  # the excerpt appears in msg and in input
+        room = min(VALUE_EXCERPT, budget // 3)  # the excerpt is in msg, input and message
         detail = describe(dict(error), room if room >= 8 else 0)
         if "input" in detail:
-            budget -= 2 * len(excerpt(detail["input"], room))
+            budget -= 3 * len(excerpt(detail["input"], room))
         details.append(detail)
     message = "; ".join(d["msg"] for d in details)
     if len(errors) > len(details):

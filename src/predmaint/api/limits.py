@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from asyncio import CancelledError, current_task
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from time import monotonic
@@ -63,7 +64,7 @@ REFUSALS: dict[int, str] = {
 
 def is_json(content_type: bytes) -> bool:
     """``application/json``, any case, with or without parameters (``; charset=utf-8``)."""
-    return content_type.split(b";", 1)[0].strip().lower() == _JSON
+    return content_type == _JSON or content_type.split(b";", 1)[0].strip().lower() == _JSON
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class RequestLimits:
     ) -> None:
         self.app = app
         self.limits = limits
+        self.exact = limits.exact
         self.deadlines = _Deadlines(timeout_s)
         self.routes = routes  # for the metrics label of a refused request
 
@@ -193,7 +195,7 @@ class RequestLimits:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        limit = self.limits.for_path(scope["path"])
+        limit = self.exact.get(scope["path"]) or self.limits.for_path(scope["path"])
         content_type: bytes | None = None
         length: bytes | None = None
         chunked = False
@@ -215,45 +217,48 @@ class RequestLimits:
             detail = f"send the body as Content-Type: application/json (got {sent})"
             await self._refuse(scope, send, 415, detail)
             return
-        message = await self._read(scope, receive, send, limit)
-        if message is not None:
-            await self.app(scope, _replay(message, receive), send)
-
-    async def _read(self, scope: Scope, receive: Receive, send: Send, limit: int) -> Message | None:
-        """The whole body as one ``http.request`` message, or None once the request is answered."""
-        task = asyncio.current_task()
+        task = current_task()
         assert task is not None
-        self.deadlines.start(task)
-        chunks: list[bytes] = []
-        size = 0
+        deadlines = self.deadlines
+        deadlines.start(task)
         try:
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":  # the client went away
-                    return None
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    await self._refuse(scope, send, 413, self._too_large(scope, limit))
-                    return None
-                if not message.get("more_body", False):
-                    break
-                chunks.append(chunk)
-        except asyncio.CancelledError:
-            if task not in self.deadlines.expired:
+            message = await receive()
+            if message.get("more_body", False) or message["type"] != "http.request":
+                whole = await self._read_rest(message, receive, limit)
+                if whole is None:  # the client went away
+                    return
+                message = whole
+            if len(message["body"]) > limit:
+                await self._refuse(scope, send, 413, self._too_large(scope, limit))
+                return
+        except CancelledError:
+            if task not in deadlines.expired:
                 raise
             task.uncancel()
-            timeout = self.deadlines.timeout
-            detail = f"the request body did not arrive within {timeout:g} s"
+            detail = f"the request body did not arrive within {deadlines.timeout:g} s"
             await self._refuse(scope, send, 408, detail)
-            return None
+            return
         finally:
-            self.deadlines.reading.pop(task, None)
-            self.deadlines.expired.discard(task)
-        if chunks:
+            del deadlines.reading[task]
+            deadlines.expired.discard(task)
+        await self.app(scope, _replay(message, receive), send)
+
+    @staticmethod
+    async def _read_rest(first: Message, receive: Receive, limit: int) -> Message | None:
+        """The whole body as one message (cut just past ``limit``); None if the client left."""
+        chunks: list[bytes] = []
+        size = 0
+        message = first
+        while True:
+            if message["type"] != "http.request":  # the client went away
+                return None
+            chunk = message.get("body", b"")
             chunks.append(chunk)
-            message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        return message
+            size += len(chunk)
+            if size > limit or not message.get("more_body", False):
+                break
+            message = await receive()
+        return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     @staticmethod
     def _too_large(scope: Scope, limit: int) -> str:
