@@ -112,16 +112,18 @@ def test_a_100_mb_body_is_refused_while_it_streams_and_health_stays_fast(port: i
     sender = threading.Thread(target=stream, daemon=True)
     answer: list[tuple[int, bytes, bool]] = []
     reader = threading.Thread(target=lambda: answer.append(read_answer(sock, 60)), daemon=True)
-    # when it is refused, while another client checks the liveness route
+    # when it is refused, while another client checks the liveness route (until the answer
+    # came, and for half a second at least)
     latencies = []
     with contextlib.closing(Client(port)) as health:
         health.request("GET", "/health")
         sender.start()
         reader.start()
-        while sender.is_alive() and len(latencies) < 2000:
-            start = time.perf_counter()
+        start = time.monotonic()
+        while (reader.is_alive() or time.monotonic() - start < 0.5) and len(latencies) < 5000:
+            before = time.perf_counter()
             status, _ = health.request("GET", "/health")
-            latencies.append(time.perf_counter() - start)
+            latencies.append(time.perf_counter() - before)
             assert status == 200
     sender.join(30)
     reader.join(30)
@@ -129,7 +131,6 @@ def test_a_100_mb_body_is_refused_while_it_streams_and_health_stays_fast(port: i
     # then the answer is a 413 that came long before the body ended, and /health kept answering
     assert answer and answer[0][0] == 413, answer
     assert sent < total / 4, f"{sent:,} bytes sent before the refusal: the body was read on"
-    assert latencies, "the body was refused before /health could be asked"
     assert max(latencies) < 0.05, f"/health took up to {max(latencies) * 1e3:.1f} ms"
     assert np.median(latencies) < 0.01, np.median(latencies)
 
