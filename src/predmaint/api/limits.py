@@ -228,7 +228,7 @@ class RequestLimits:
                 if whole is None:  # the client went away
                     return
                 message = whole
-            if len(message["body"]) > limit:
+            if len(message.get("body", b"")) > limit:
                 await self._refuse(scope, send, 413, self._too_large(scope, limit))
                 return
         except CancelledError:
