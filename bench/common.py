@@ -189,9 +189,9 @@ def predmaint_server(
 ) -> Iterator[str]:
     """``predmaint serve`` on a free port for a project home; yields its base URL.
 
-    ``env`` is added to the environment as is; ``settings`` become ``PREDMAINT_<NAME>`` variables (``api_key="s3cret"``,
-    ``api_poll_interval_s="0.5"``); the champion is loaded before the URL is handed out when
-    one exists (``/health`` answers once the lifespan has run).
+    ``env`` is added to the environment as is; ``settings`` become ``PREDMAINT_<NAME>`` variables
+    (``api_key="s3cret"``, ``api_poll_interval_s="0.5"``); the champion is loaded before the URL
+    is handed out when one exists (``/health`` answers once the lifespan has run).
     """
     port = free_port()
     variables = environment(PREDMAINT_HOME=str(home), **(env or {}))

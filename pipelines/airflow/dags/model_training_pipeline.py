@@ -1,4 +1,4 @@
-"""Weekly training: the newest validated features → Random Forest ∥ SVM → compare → register → promote.
+"""Weekly training: newest validated features → Random Forest ∥ SVM → compare → register → promote.
 
 validate_training_data → [train_random_forest, train_svm] → evaluate_models → register_models
 → promote_best_model → check_champion
@@ -45,7 +45,8 @@ def model_training_pipeline() -> None:
 
     @task(multiple_outputs=False, inlets=[FEATURES])
     def validate_training_data(*, inlet_events: Any = None) -> dict[str, Any]:
-        """Pick the newest features the feature DAG published up to this run's day; validate them."""
+        """Pick the newest features the feature DAG published up to this run's day; validate
+        them."""
         from predmaint.features.job import latest_features
         from predmaint.models.tracking import configure
         from predmaint.models.training import validate_training_data as validate
@@ -99,7 +100,7 @@ def model_training_pipeline() -> None:
     @task
     def evaluate_models(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rank the candidates by test F1 (the promotion criterion), with the metrics beside it."""
-        from predmaint.models.training import CandidateRun, compare_candidates
+        from predmaint.models.candidates import CandidateRun, compare_candidates
 
         ranking = compare_candidates([CandidateRun(**c) for c in candidates])
         for row in ranking:
@@ -109,8 +110,8 @@ def model_training_pipeline() -> None:
     @task(multiple_outputs=False)
     def register_models(candidates: list[dict[str, Any]]) -> dict[str, str]:
         """Register every candidate as a new version of the model; ``{run_id: version}``."""
+        from predmaint.models.candidates import CandidateRun
         from predmaint.models.registry import register
-        from predmaint.models.training import CandidateRun
 
         return register(settings(), [CandidateRun(**c) for c in candidates])
 
@@ -118,9 +119,10 @@ def model_training_pipeline() -> None:
     def promote_best_model(
         candidates: list[dict[str, Any]], versions: dict[str, str]
     ) -> dict[str, Any]:
-        """Move ``@champion`` to the best version if its F1 beats the champion's on the same data."""
+        """Move ``@champion`` to the best version if its F1 beats the champion's on the same
+        data."""
+        from predmaint.models.candidates import CandidateRun
         from predmaint.models.registry import promote
-        from predmaint.models.training import CandidateRun
 
         decision = promote(settings(), [CandidateRun(**c) for c in candidates], versions)
         log.info("%s: %s", decision.action, decision.reason)
