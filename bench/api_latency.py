@@ -30,7 +30,7 @@ from bench.common import (
     server,
     time_requests,
 )
-from predmaint.models.registry import champion_info
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 
 TARGET_BARE_RATIO = 3.0

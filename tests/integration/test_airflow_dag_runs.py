@@ -207,7 +207,8 @@ def test_feature_dag_writes_the_days_partition_and_publishes_the_asset(
 def test_training_dag_trains_both_models_from_the_asset_and_registers_a_champion(
     sandbox: Sandbox, training_run: DagRun
 ) -> None:
-    from predmaint.models.registry import champion_info, history
+    from predmaint.models.registry import history
+    from predmaint.models.versions import champion_info
 
     assert_succeeded(training_run)
     run_id = training_run.run_id
@@ -228,7 +229,7 @@ def test_training_dag_trains_both_models_from_the_asset_and_registers_a_champion
     assert champion.model_type == ranking[0]["kind"]
     check = sandbox.xcom("model_training_pipeline", run_id, "check_champion")
     assert check["action"] in {"none", "alert", "rolled-back"}
-    actions = [event["action"] for event in history(sandbox.settings)]
+    actions = [event.action for event in history(sandbox.settings)]
     assert actions.count("registered") == 2 and "promoted" in actions
     # and the task logs stay readable (skops's module scan would add ~1,000 warnings per model)
     assert training_run.log.count("DeprecatedImportWarning") < 10
@@ -237,7 +238,7 @@ def test_training_dag_trains_both_models_from_the_asset_and_registers_a_champion
 def test_batch_dag_scores_each_file_in_a_mapped_task_and_writes_the_report(
     sandbox: Sandbox, batch_run: DagRun
 ) -> None:
-    from predmaint.models.registry import champion_info
+    from predmaint.models.versions import champion_info
 
     assert_succeeded(batch_run)
     mapped = sorted(task for task in batch_run.tasks if task.startswith("generate_predictions"))

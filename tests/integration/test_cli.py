@@ -110,7 +110,7 @@ def test_mlflow_ui_serves_the_embedded_store(trained_home: Any) -> None:
     import time
     import urllib.request
 
-    from predmaint.models.registry import champion_info
+    from predmaint.models.versions import champion_info
 
     port = free_port()
     env = {**os.environ, "PREDMAINT_HOME": str(trained_home.home)}

@@ -12,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.registry import champion_info
+from predmaint.models.versions import champion_info
 from predmaint.models.tracking import alias_uri
 from predmaint.settings import Settings
 

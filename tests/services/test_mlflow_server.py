@@ -116,11 +116,11 @@ def test_training_registers_and_promotes_through_the_mlflow_server_and_the_api_s
     assert second.decision.action in {"promoted", "kept"}, second.decision
     assert "re-scored on the same test data" in second.decision.reason, second.decision
     events = history(settings)
-    assert [(e["version"], e["action"]) for e in events if e["action"] == "registered"] == [
+    assert [(e.version, e.action) for e in events if e.action == "registered"] == [
         ("1", "registered"),
         ("2", "registered"),
     ], events
-    decided = {(e["version"], e["action"]) for e in events}
+    decided = {(e.version, e.action) for e in events}
     if second.decision.action == "kept":
         assert {("1", "kept"), ("2", "challenger")} <= decided, events
         assert mlflow.get_model_version_by_alias(settings.model_name, CHALLENGER).version == "2"
