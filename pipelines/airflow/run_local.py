@@ -6,9 +6,15 @@ the spec's ``admin``/``admin`` login. Tasks use the same predmaint settings as `
 (``PREDMAINT_HOME`` is the project root unless set), so their MLflow runs and models land in the
 same store the ``make mlflow`` UI shows. Ctrl-C (or SIGTERM) stops every component and waits for it.
 
-Why not ``airflow standalone``: it generates a random admin password, binds the UI to 0.0.0.0,
-and on exit only terminates its direct children; here the login is the spec's, the UI listens on
-localhost, and each component's whole process group is stopped, with a bounded wait.
+Why not ``airflow standalone`` (checked against its source in Airflow 3.3.2): it would accept the
+same environment (the ``admin``/``admin`` password file written here, ``AIRFLOW__API__HOST``), but
+it stops its components worse than this launcher does. It reacts to Ctrl-C (SIGINT) only: a
+SIGTERM (``kill``, a test, a service manager) ends it and leaves every component running. On stop
+it signals each direct child once and waits for it without a bound; here each component runs in
+its own process group, which is stopped whole (task runners, API workers included), with SIGKILL
+after a bounded wait. It also starts the scheduler and triggerer with their log servers, which
+listen on ports 8793/8794 on every interface; one machine reading its own log files needs neither,
+so they stay off here (``--skip-serve-logs``).
 
 Usage: ``python pipelines/airflow/run_local.py [--port 8080] [--home .airflow] [--no-triggerer]``
 """
