@@ -74,11 +74,11 @@ def model_training_pipeline() -> None:
                 day,
                 path,
             )
-        report = validate(config, path)
+        checked = validate(config, path)
         # Create the tracking store and experiment here, once: the two training tasks start
         # together, and two processes creating the same SQLite store race on its migrations.
         configure(config)
-        return report
+        return checked.to_dict()
 
     @task(multiple_outputs=False, execution_timeout=timedelta(hours=2))
     def train(kind: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -87,10 +87,11 @@ def model_training_pipeline() -> None:
 
         from joblib.externals.loky import get_reusable_executor
 
-        from predmaint.models.training import train_model
+        from predmaint.models.training import TrainingData, train_model
 
+        path = Path(TrainingData(**data).path)
         try:
-            candidate = train_model(settings(), kind, Path(data["path"]), ds=run_day().isoformat())
+            candidate = train_model(settings(), kind, path, ds=run_day().isoformat())
         finally:
             # The grid search's worker processes stay alive for reuse and hold the task's output
             # pipes; Airflow's supervisor would wait for them (about a minute) to free the slot.

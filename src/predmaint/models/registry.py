@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -57,7 +57,7 @@ EventAction = Literal[
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
     """What a promotion or rollback did and why (plain data for CLI, XCom and history)."""
 
@@ -295,8 +295,7 @@ def check_champion(settings: Settings, data: pd.DataFrame, source: str = "fresh 
         decision = rollback(
             settings, previous, f"{verdict}; previous champion v{previous} F1 {previous_f1:.4f}"
         )
-        decision.scores = scores
-        return decision
+        return replace(decision, scores=scores)
     reason = f"{verdict}; previous champion v{previous} is no better ({previous_f1:.4f}): retrain"
     _record(mlflow_client, name, current, "degraded", reason)
     return Decision("alert", reason, current, scores=scores)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,20 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class TrainingData:
+    """A features file checked fit for training (what the training DAG hands its trainers)."""
+
+    path: str
+    rows: int
+    failures: int
+    failure_rate: float
+    machine_types: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Split:
     train: pd.DataFrame
     validation: pd.DataFrame
@@ -89,7 +103,7 @@ def read_training_data(path: Path) -> pd.DataFrame:
     return frame
 
 
-def validate_training_data(settings: Settings, path: Path) -> dict[str, Any]:
+def validate_training_data(settings: Settings, path: Path) -> TrainingData:
     """Re-check the training file against the labelled schema and the class balance.
 
     Training must not start on data that cannot support it: a broken row here means the feature
@@ -110,13 +124,13 @@ def validate_training_data(settings: Settings, path: Path) -> dict[str, Any]:
             f"training data {path} has {failures} failure(s); at least {needed} are needed "
             "for a stratified split and cross-validation"
         )
-    return {
-        "path": str(path),
-        "rows": len(outcome.valid),
-        "failures": failures,
-        "failure_rate": round(failures / len(outcome.valid), 6),
-        "machine_types": sorted(outcome.valid["type"].unique().tolist()),
-    }
+    return TrainingData(
+        path=str(path),
+        rows=len(outcome.valid),
+        failures=failures,
+        failure_rate=round(failures / len(outcome.valid), 6),
+        machine_types=sorted(outcome.valid["type"].unique().tolist()),
+    )
 
 
 def split(frame: pd.DataFrame, settings: Settings) -> Split:
