@@ -32,10 +32,6 @@ REACHABLE = "reachable"
 _ABSENT_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
 
-def _now() -> str:
-    return utc_now().isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True, slots=True)
 class ServedModel:
     """A registered version (its registry record), compiled, with the threshold its answers
@@ -52,7 +48,7 @@ def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
     loaded = load_version(settings, info)
     scorer = compile_pipeline(loaded.pyfunc.unwrap_python_model().pipeline)
     log.info("loaded %s v%s (%s)", info.name, info.version, scorer.detail)
-    return ServedModel(info, scorer, loaded.threshold, _now())
+    return ServedModel(info, scorer, loaded.threshold, utc_now().isoformat(timespec="seconds"))
 
 
 class ModelHolder:
@@ -86,7 +82,7 @@ class ModelHolder:
         Returns True when a new model was swapped in. Never raises: failures are recorded and
         the model already loaded (if any) keeps answering.
         """
-        self.last_check = _now()
+        self.last_check = utc_now().isoformat(timespec="seconds")
         try:
             version = self._champion_version()
             current = self.current
