@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.loading import load_version
 from predmaint.models.compiled import (
     ONNX_RUNTIME,
     PARITY_TOLERANCE,
@@ -20,6 +19,7 @@ from predmaint.models.compiled import (
     bulk_probability,
     compile_pipeline,
 )
+from predmaint.models.loading import load_version
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 

@@ -12,8 +12,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.versions import champion_info
 from predmaint.models.tracking import alias_uri
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 
 
