@@ -16,20 +16,47 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 #: How long the rest of a group gets to finish its own SIGTERM handling once the leader is gone.
 DEFAULT_GRACE_S = 5.0
 
 
 def alive(pgid: int) -> bool:
-    """Whether any process of the group is still there (the leader or a child)."""
+    """Whether any process of the group is still running (the leader or a child).
+
+    A member that has exited but not been reaped yet (a zombie: an orphan waits for the init
+    process, which in a container may take its time) does not count: it holds no port, no file
+    and no connection. Zombies are told apart by their state in ``/proc`` (Linux); elsewhere any
+    member counts.
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # pragma: no cover - a recycled group id owned by someone else
         return False
-    return True
+    running = _running_members(pgid)
+    return True if running is None else running > 0
+
+
+def _running_members(pgid: int) -> int | None:
+    """How many members of the group are not zombies, from ``/proc/<pid>/stat``; ``None``
+    without ``/proc``."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    count = 0
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            count += 1
+    return count
 
 
 def send(pgid: int, sig: signal.Signals) -> None:
