@@ -22,7 +22,6 @@ Usage: ``python pipelines/airflow/run_local.py [--port 8080] [--home .airflow] [
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -36,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+
+from predmaint import process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = ROOT / "pipelines" / "airflow" / "dags"
@@ -120,27 +121,16 @@ class Component:
 
     def terminate(self) -> None:
         """Ask the component to shut down gracefully (SIGTERM), without waiting."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        if self.process is not None:
+            process_group.terminate(self.process, whole_group=False)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """SIGTERM the component, wait, then kill whatever is left of its process group."""
+        """SIGTERM the component (its leader, which stops its own children in order), wait, then
+        SIGTERM and at last SIGKILL whatever is left of its process group (task runners, API
+        workers it left behind)."""
         if self.process is None:
             return
-        pid = self.process.pid
-        if self.process.poll() is None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(pid, sig)  # children it left behind (task runners, API workers)
-            except ProcessLookupError:
-                break
-            time.sleep(1.0 if sig == signal.SIGTERM else 0.0)
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        process_group.stop(self.process, timeout, whole_group=False, grace=1.0)
         if self._reader is not None:
             self._reader.join(timeout=5)
 

@@ -22,7 +22,7 @@ from predmaint.models.registry import rollback
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 from predmaint.workflow import train_and_promote
-from tests.conftest import DAY, FAST, make_settings
+from tests.support.project import DAY, FAST, make_settings
 
 pytestmark = pytest.mark.slow
 POLL = "0.5"

@@ -23,7 +23,7 @@ from predmaint.inference.risk import RISK_LEVELS
 from predmaint.models.loading import load_model
 from predmaint.settings import Settings
 from predmaint.storage import partition_dir, read_json
-from tests.conftest import make_settings
+from tests.support.project import make_settings
 
 DAY = date(2026, 12, 2)
 
@@ -81,7 +81,7 @@ def test_bad_readings_are_quarantined_and_the_rest_scored(home: Settings) -> Non
     frame = simulate_readings(50, DAY).astype({"torque": str, "air_temperature": str, "type": str})
     frame.loc[3, "torque"] = "broken"
     frame.loc[4, "air_temperature"] = "27.0"  # °C, not K
-    frame.loc[5, "udi"] = frame.loc[6, "udi"]
+    frame.loc[5, "udi"] = frame["udi"].iloc[6]
     frame.loc[7, "type"] = "M"
     folder = inference_partition(home, DAY)
     folder.mkdir(parents=True)

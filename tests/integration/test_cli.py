@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from predmaint.cli import app
-from tests.conftest import FAST, SHARED_DATA
-from tests.services.processes import free_port
+from tests.support.loopback import free_port
+from tests.support.project import FAST, SHARED_DATA
 
 DAY = "2026-11-25"
 

@@ -21,7 +21,7 @@ from predmaint.features.job import (
     validate_features,
 )
 from predmaint.storage import read_json
-from tests.conftest import DAY, make_settings
+from tests.support.project import DAY, make_settings
 
 
 def test_real_file_gives_6000_type_l_rows_with_features(raw_csv: Path, tmp_path: Path) -> None:

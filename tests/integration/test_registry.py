@@ -24,7 +24,7 @@ from predmaint.models.tracking import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from predmaint.models.training import train_model
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
-from tests.conftest import DAY, FAST, make_settings
+from tests.support.project import DAY, FAST, make_settings
 
 WEAK = {"rf_n_estimators": 1, "rf_max_depth_grid": [1], "cv_folds": 2}
 
@@ -39,7 +39,7 @@ def _train(settings: Settings, features: Path, **overrides: object) -> Candidate
     return train_model(tuned, "random_forest", features)
 
 
-def _round(settings: Settings, candidate: CandidateRun):  # type: ignore[no-untyped-def]
+def _round(settings: Settings, candidate: CandidateRun):
     versions = register(settings, [candidate])
     return versions[candidate.run_id], promote(settings, [candidate], versions)
 

@@ -21,6 +21,7 @@ from predmaint.settings import Settings
 def runs(trained_home: Settings) -> dict[str, Any]:
     client = MlflowClient(trained_home.resolved_tracking_uri)
     experiment = client.get_experiment_by_name(trained_home.experiment_name)
+    assert experiment is not None, trained_home.experiment_name
     found = client.search_runs([experiment.experiment_id])
     return {run.data.tags["model_type"]: run for run in found}
 

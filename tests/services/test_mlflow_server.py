@@ -1,4 +1,5 @@
-"""The deployment's MLflow server for real: PostgreSQL backend store, served artifacts, the API on top.
+"""The deployment's MLflow server for real: PostgreSQL backend store, served artifacts, the API
+on top.
 
 ``docker-compose.yml`` runs ``mlflow server`` on PostgreSQL with ``--serve-artifacts`` and points
 training and the API at it with ``MLFLOW_TRACKING_URI``. Here the same command runs as a local
@@ -21,10 +22,11 @@ from predmaint.features.job import build_features
 from predmaint.models.registry import history, rollback
 from predmaint.models.tracking import CHALLENGER, CHAMPION
 from predmaint.workflow import train_and_promote
-from tests.conftest import DAY
-from tests.services.conftest import Postgres
-from tests.services.mlflow_server import BIN, child_env, settings_on_server, start_mlflow_server
-from tests.services.processes import Servers, free_port, http_json
+from tests.support.loopback import free_port, http_json
+from tests.support.mlflow_server import BIN, child_env, settings_on_server, start_mlflow_server
+from tests.support.processes import Servers
+from tests.support.project import DAY
+from tests.support.services import Postgres
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

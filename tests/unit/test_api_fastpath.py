@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -23,7 +24,7 @@ from predmaint.data.columns import SENSOR_COLUMNS, TARGET
 from predmaint.features.transformer import PhysicsFeatures
 from predmaint.models.compiled import ONNX_RUNTIME, compile_pipeline
 from predmaint.models.versions import ModelVersion
-from tests.conftest import make_settings
+from tests.support.project import make_settings
 
 OVERSTRAIN = dict(SPEC_EXAMPLE, rotational_speed=1350, torque=65.0, tool_wear=230)
 
@@ -56,7 +57,7 @@ def call(app: object, body: bytes, headers: dict[str, str] | None = None) -> htt
 
 @pytest.fixture
 def app_factory(served: ServedModel, tmp_path: Path) -> Callable[..., object]:
-    def build(**overrides: object) -> object:
+    def build(**overrides: Any) -> object:
         app = create_app(make_settings(tmp_path / "home", **overrides))
         app.state.holder.current = served
         return app

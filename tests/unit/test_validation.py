@@ -1,4 +1,5 @@
-"""Each validation rule: the bad row is quarantined with a reason naming the field; good rows go on."""
+"""Each validation rule: the bad row is quarantined with a reason naming the field; good rows
+go on."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def test_quarantine_file_keeps_original_values_and_reasons(sample: pd.DataFrame,
     sample.loc[4, "air_temperature"] = "25"
     outcome = validate_frame(sample, labelled_schema(), stage="raw")
     path = outcome.write_quarantine(tmp_path)
+    assert path is not None, "two bad rows make a quarantine file"
     written = pd.read_csv(path, dtype=str)
     assert written[ROW_COLUMN].tolist() == ["4", "5"]
     assert written["torque"].tolist()[0] == "abc"
