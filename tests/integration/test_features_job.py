@@ -60,7 +60,8 @@ def test_bad_rows_are_quarantined_and_good_rows_go_on(raw_csv: Path, tmp_path: P
     assert len(quarantine) == 3
     assert quarantine["quarantine_reason"].str.contains("torque|air_temperature|tool_wear").all()
     assert result.quality_report.rows_quarantined == 3
-    assert result.quality_report.quarantine_path.endswith("raw.csv")
+    quarantine_path = result.quality_report.quarantine_path
+    assert quarantine_path is not None and quarantine_path.endswith("raw.csv")
 
 
 def test_derived_feature_out_of_bounds_is_quarantined(tmp_path: Path) -> None:
