@@ -25,7 +25,7 @@ EXPECTED_LAYERS = [
     "models",
     "features",
     "data",
-    "clock | errors | settings | storage",
+    "clock | errors | process_group | settings | storage",
 ]
 
 
