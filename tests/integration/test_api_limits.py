@@ -114,7 +114,7 @@ def test_a_100_mb_body_is_refused_while_it_streams_and_health_stays_fast(port: i
     reader = threading.Thread(target=lambda: answer.append(read_answer(sock, 60)), daemon=True)
     # when it is refused, while another client checks the liveness route (until the answer
     # came, and for half a second at least)
-    latencies = []
+    latencies: list[float] = []
     with contextlib.closing(Client(port)) as health:
         health.request("GET", "/health")
         sender.start()

@@ -6,7 +6,6 @@ a guarded route answers 401 exactly when the rule refuses the headers, an open o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from predmaint.api.deps import get_model, require_api_key
 from predmaint.api.holder import ServedModel
 from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.settings import Settings
-from tests.unit.test_api_fastpath import app_factory, served  # noqa: F401  (fixtures)
+from tests.support.asgi import asgi_request
 
 KEY = "k3y-0123"
 Headers = Sequence[tuple[bytes, bytes]]
@@ -42,19 +41,10 @@ CASES: dict[str, tuple[Headers, bool]] = {
 
 def send(app: object, method: str, path: str, headers: Headers) -> httpx.Response:
     body = json.dumps({"readings": [SPEC_EXAMPLE]} if path.endswith("/batch") else SPEC_EXAMPLE)
-
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            request = client.build_request(
-                method,
-                path,
-                content=body.encode() if method in {"POST", "PUT", "PATCH"} else None,
-                headers=[(b"content-type", b"application/json"), *headers],
-            )
-            return await client.send(request)
-
-    return asyncio.run(go())
+    content = body.encode() if method in {"POST", "PUT", "PATCH"} else None
+    return asgi_request(
+        app, method, path, content, [(b"content-type", b"application/json"), *headers]
+    )
 
 
 def operations(app: object) -> list[tuple[str, str, bool]]:
@@ -84,7 +74,7 @@ def headers_lower(headers: Headers) -> list[tuple[bytes, bytes]]:
     return [(name.lower(), value) for name, value in headers]
 
 
-def test_the_guarded_routes_are_the_documented_ones(app_factory: Callable[..., object]) -> None:  # noqa: F811
+def test_the_guarded_routes_are_the_documented_ones(app_factory: Callable[..., object]) -> None:
     found = {(m, p) for m, p, guarded in operations(app_factory(api_key=KEY)) if guarded}
     assert {("POST", "/predict"), ("POST", "/predict/batch"), ("GET", "/model")} <= found, found
     assert not found & {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics")}, found
@@ -92,8 +82,8 @@ def test_the_guarded_routes_are_the_documented_ones(app_factory: Callable[..., o
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_every_route_decides_as_the_rule(
-    app_factory: Callable[..., object],  # noqa: F811
-    served: ServedModel,  # noqa: F811
+    app_factory: Callable[..., object],
+    served: ServedModel,
     case: str,
 ) -> None:
     headers, accepted = CASES[case]

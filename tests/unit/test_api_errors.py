@@ -3,7 +3,6 @@ short excerpt of the input, however large it was."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 
@@ -13,7 +12,7 @@ import pytest
 from predmaint.api.echo import VALUE_EXCERPT, excerpt
 from predmaint.api.handlers import ECHO_LIMIT, MAX_DETAILS
 from predmaint.api.schemas import SPEC_EXAMPLE
-from tests.unit.test_api_fastpath import app_factory, served  # noqa: F401  (fixtures)
+from tests.support.asgi import asgi_request
 
 ROUTES = {
     "/predict": ("{}", "torque"),
@@ -22,14 +21,7 @@ ROUTES = {
 
 
 def post(app: object, path: str, body: bytes) -> httpx.Response:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            return await client.post(
-                path, content=body, headers={"Content-Type": "application/json"}
-            )
-
-    return asyncio.run(go())
+    return asgi_request(app, "POST", path, body, {"Content-Type": "application/json"})
 
 
 def reading_with_torque(path: str, raw: str) -> bytes:
@@ -42,7 +34,7 @@ def reading_with_torque(path: str, raw: str) -> bytes:
 @pytest.mark.parametrize("path", sorted(ROUTES))
 @pytest.mark.parametrize("raw", ['"\\ud800"', '"a\\udfffb"', '{"\\ud800": 1}', '["\\udbff"]'])
 def test_a_lone_surrogate_gets_a_422_naming_the_field(
-    app_factory: Callable[..., object],  # noqa: F811
+    app_factory: Callable[..., object],
     path: str,
     raw: str,
 ) -> None:
@@ -59,7 +51,7 @@ def test_a_lone_surrogate_gets_a_422_naming_the_field(
 @pytest.mark.parametrize("path", sorted(ROUTES))
 @pytest.mark.parametrize("digits", [400, 4000, 5000])
 def test_a_number_of_thousands_of_digits_is_out_of_range(
-    app_factory: Callable[..., object],  # noqa: F811
+    app_factory: Callable[..., object],
     path: str,
     digits: int,
 ) -> None:
@@ -73,7 +65,7 @@ def test_a_number_of_thousands_of_digits_is_out_of_range(
         assert error["field"] == ROUTES[path][1] and "[0, 200] Nm" in error["msg"], error
 
 
-def test_a_refused_list_is_not_echoed_back(app_factory: Callable[..., object]) -> None:  # noqa: F811
+def test_a_refused_list_is_not_echoed_back(app_factory: Callable[..., object]) -> None:
     # given a batch one reading over the cap (the whole list is the refused input)
     app = app_factory(api_batch_max=3000)
     limit = app.state.settings.api_batch_max  # type: ignore[attr-defined]
@@ -88,7 +80,7 @@ def test_a_refused_list_is_not_echoed_back(app_factory: Callable[..., object]) -
 
 
 def test_thousands_of_errors_are_counted_not_all_listed(
-    app_factory: Callable[..., object],  # noqa: F811
+    app_factory: Callable[..., object],
 ) -> None:
     # given 1,000 readings, each with five long strings in place of numbers
     bad = {name: "x" * 60 for name in SPEC_EXAMPLE}

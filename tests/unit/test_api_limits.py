@@ -3,7 +3,6 @@ the content-type rule; the refusals documented on every route that takes a body.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 
@@ -13,11 +12,11 @@ import pytest
 from predmaint.api.limits import READING_BYTES, SINGLE_READING_BODY, body_limits, is_json
 from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.settings import Settings
-from tests.unit.test_api_fastpath import app_factory, served  # noqa: F401  (fixtures)
+from tests.support.asgi import asgi_request
 
 
 def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
 def test_defaults_fit_the_caps_of_the_request_models() -> None:
@@ -62,15 +61,10 @@ def test_only_application_json_is_json(value: bytes, expected: bool) -> None:
 
 
 def post(app: object, path: str, body: bytes, content_type: str) -> httpx.Response:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            return await client.post(path, content=body, headers={"Content-Type": content_type})
-
-    return asyncio.run(go())
+    return asgi_request(app, "POST", path, body, {"Content-Type": content_type})
 
 
-def test_a_configured_limit_is_applied(app_factory: Callable[..., object]) -> None:  # noqa: F811
+def test_a_configured_limit_is_applied(app_factory: Callable[..., object]) -> None:
     body = json.dumps(SPEC_EXAMPLE).encode()
     app = app_factory(api_body_limits={"/predict": len(body)})
     assert post(app, "/predict", body, "application/json").status_code == 200
@@ -80,7 +74,7 @@ def test_a_configured_limit_is_applied(app_factory: Callable[..., object]) -> No
     assert refused.headers["connection"] == "close"
 
 
-def test_refusals_are_counted_under_their_route(app_factory: Callable[..., object]) -> None:  # noqa: F811
+def test_refusals_are_counted_under_their_route(app_factory: Callable[..., object]) -> None:
     app = app_factory()
     assert post(app, "/predict", b"{}", "text/plain").status_code == 415
     text = app.state.metrics.registry.get_sample_value(  # type: ignore[attr-defined]
@@ -90,7 +84,7 @@ def test_refusals_are_counted_under_their_route(app_factory: Callable[..., objec
 
 
 def test_every_route_with_a_body_documents_the_refusals(
-    app_factory: Callable[..., object],  # noqa: F811
+    app_factory: Callable[..., object],
 ) -> None:
     spec = app_factory().openapi()  # type: ignore[attr-defined]
     posts = [(path, ops["post"]) for path, ops in spec["paths"].items() if "post" in ops]

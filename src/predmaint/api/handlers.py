@@ -72,7 +72,7 @@ def _range_message(name: str, value: Any, shown: str) -> tuple[str, str]:
 
 
 def _out_of_range(name: str, value: int) -> tuple[str, str]:
-    """An integer too large for any float (4,000 digits): what is wrong is its size, not its type."""
+    """An integer too large for any float (4,000 digits): what is wrong is its size, not type."""
     size = f"a number of {digits(value)} digits"
     if name in SENSOR_RANGES:
         rule = SENSOR_RANGES[name].rule
