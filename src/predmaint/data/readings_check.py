@@ -60,24 +60,23 @@ class SeenIds:
 
     def seen_before(self, ids: np.ndarray) -> np.ndarray:
         """Mask of ``ids`` seen in an earlier call; then remember all of ``ids``."""
-        if len(ids) == 0:
-            return np.zeros(0, dtype=bool)
-        low, high = int(ids.min()), int(ids.max())
-        if low >= 0 and high < _DENSE_IDS:
+        before = np.zeros(len(ids), dtype=bool)
+        dense = (ids >= 0) & (ids < _DENSE_IDS)
+        small = ids[dense]
+        if len(small):
+            high = int(small.max())
             if high >= len(self._dense):
                 grown = np.zeros(max(high + 1, 2 * len(self._dense)), dtype=bool)
                 grown[: len(self._dense)] = self._dense
                 self._dense = grown
-            before = self._dense[ids]
-            self._dense[ids] = True
-        else:
-            before = np.zeros(len(ids), dtype=bool)
-        if len(self._sparse):
-            where = np.searchsorted(self._sparse, ids).clip(max=len(self._sparse) - 1)
-            before |= self._sparse[where] == ids
-        if not (low >= 0 and high < _DENSE_IDS):
-            merged = np.concatenate([self._sparse, np.unique(ids)])
-            self._sparse = np.unique(merged)
+            before[dense] = self._dense[small]
+            self._dense[small] = True
+        large = ids[~dense]
+        if len(large):
+            if len(self._sparse):
+                where = np.searchsorted(self._sparse, large).clip(max=len(self._sparse) - 1)
+                before[~dense] = self._sparse[where] == large
+            self._sparse = np.union1d(self._sparse, large)
         return before
 
 
@@ -99,16 +98,17 @@ class RepeatedReadings:
         if len(sensors) == 0:
             return 0
         hashes = _row_hash(sensors)
-        unique, first = np.unique(hashes, return_index=True)
-        repeat = np.ones(len(hashes), dtype=bool)
-        repeat[first] = False  # the first occurrence inside the chunk...
+        # pandas' hash table finds repeats inside the chunk in one pass (no sort)
+        repeat = pd.Series(hashes, copy=False).duplicated(keep="first").to_numpy(copy=True)
+        firsts = np.flatnonzero(~repeat)
+        new = hashes[firsts]
         if len(self._seen):
-            where = np.searchsorted(self._seen, unique).clip(max=len(self._seen) - 1)
-            known = self._seen[where] == unique
-            repeat[first[known]] = True  # ...unless an earlier chunk had it
-            unique = unique[~known]
+            where = np.searchsorted(self._seen, new).clip(max=len(self._seen) - 1)
+            known = self._seen[where] == new
+            repeat[firsts[known]] = True  # first in this chunk, but an earlier chunk had it
+            new = new[~known]
         # Both runs are sorted: the stable sort (timsort) merges them in linear time.
-        self._seen = np.sort(np.concatenate([self._seen, unique]), kind="stable")
+        self._seen = np.sort(np.concatenate([self._seen, np.sort(new)]), kind="stable")
         found = int(repeat.sum())
         if found and len(self.examples) < EXAMPLES:
             picked = ids[repeat][: EXAMPLES - len(self.examples)]
@@ -118,7 +118,9 @@ class RepeatedReadings:
 
 
 def _row_hash(sensors: np.ndarray) -> np.ndarray:
-    bits = np.ascontiguousarray(sensors + 0.0, dtype=np.float64).view(np.uint64)  # -0.0 → 0.0
+    values = np.array(sensors, dtype=np.float64, order="C")
+    values += 0.0  # -0.0 becomes 0.0: equal readings, equal bits
+    bits = values.view(np.uint64)
     mixed = np.full(len(bits), 0x9E3779B97F4A7C15, dtype=np.uint64)
     for column in range(bits.shape[1]):
         mixed ^= bits[:, column]

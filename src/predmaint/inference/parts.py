@@ -41,7 +41,10 @@ class PartWriter:
 
         table = pa.Table.from_pandas(scored, preserve_index=False)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema)
+            # Dictionary encoding only where values repeat (texts, ids, types): tried on the
+            # float columns it is pure cost, they are near-unique.
+            text = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+            self._writer = pq.ParquetWriter(self.path, table.schema, use_dictionary=text)
         elif not table.schema.equals(self._writer.schema):
             table = table.cast(self._writer.schema)  # e.g. a column all null in one chunk
         self._writer.write_table(table)
