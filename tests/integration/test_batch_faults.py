@@ -156,7 +156,7 @@ def test_repeated_readings_are_counted_and_kept(home: Settings) -> None:
 
 def test_chunked_scoring_equals_one_chunk(home: Settings) -> None:
     frame = simulate_readings(1000, DAY, seed=9)
-    frame.loc[10, "udi"] = frame.loc[900, "udi"]  # a duplicate across chunks
+    frame.loc[10, "udi"] = frame["udi"].iloc[900]  # a duplicate across chunks
     frame.loc[20, "torque"] = 500.0
     folder = inference_partition(home, DAY)
     folder.mkdir(parents=True)

@@ -23,8 +23,8 @@ def _zoo() -> pd.DataFrame:
     frame.loc[4, "torque"] = -np.inf
     frame.loc[5, "tool_wear"] = 401.0
     frame.loc[6, ["air_temperature", "torque"]] = [20.0, 250.0]
-    frame.loc[7, "udi"] = frame.loc[3, "udi"]  # duplicate of an invalid row: still a duplicate
-    frame.loc[8, "udi"] = frame.loc[9, "udi"]
+    frame.loc[7, "udi"] = frame["udi"].iloc[3]  # duplicate of an invalid row: still a duplicate
+    frame.loc[8, "udi"] = frame["udi"].iloc[9]
     frame.loc[10, "type"] = "X"
     frame.loc[11, ["type", "udi", "product_id"]] = [None, None, None]
     frame.loc[12, "udi"] = None
@@ -54,7 +54,7 @@ def test_vectorised_check_matches_pandera_on_bad_data(as_text: bool) -> None:
 def test_unparseable_values_get_pandera_reasons_and_duplicates_span_chunks() -> None:
     frame = _zoo().astype({"torque": "str"})
     frame.loc[20, "torque"] = "broken"
-    frame.loc[40, "udi"] = frame.loc[25, "udi"]  # duplicate across the chunk boundary below
+    frame.loc[40, "udi"] = frame["udi"].iloc[25]  # duplicate across the chunk boundary below
     valid, quarantined = _reference(frame)
     check = ReadingsCheck("s")
     parts = [check.check(frame.iloc[i : i + 30]) for i in (0, 30)]
