@@ -215,14 +215,22 @@ def infer(
     day: DateOption = None,
     rows: Annotated[int | None, typer.Option(help="Readings to simulate if none arrived.")] = None,
 ) -> None:
-    """Score the day's readings with the champion; write predictions/ds=DATE/ and a report."""
-    from predmaint.inference.batch import run_batch
+    """Score the day's readings with the champion; write predictions/ds=DATE/ and a report.
+
+    Exit status: 0 every input file was read and scored; 3 (partial) some files could not be
+    read and were quarantined whole, the others were scored and published; 1 failure.
+    """
+    from predmaint.inference.batch import PARTIAL_EXIT_CODE, run_batch
 
     settings = _settings()
     ds = _day(day)
     with _spinner("batch inference"):
         report = _guard(lambda: run_batch(settings, ds, rows))
+    for name, reason in report.quality.unreadable_files.items():
+        err_console.print(f"[bold yellow]quarantined whole:[/] {name}: {reason}", soft_wrap=True)
     _print_batch(report)
+    if report.status == "partial":
+        raise typer.Exit(PARTIAL_EXIT_CODE)
 
 
 def _print_batch(report: BatchReport) -> None:
@@ -236,6 +244,8 @@ def _print_batch(report: BatchReport) -> None:
                 "model version": report.model_version,
                 "rows scored": report.rows_scored,
                 "rows quarantined": report.rows_quarantined,
+                "repeated readings (kept)": report.quality.repeated_readings,
+                "status": report.status,
                 "risk levels": report.risk_levels,
                 "predicted failures": report.predicted_failures,
             },

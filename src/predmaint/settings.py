@@ -83,6 +83,12 @@ class Settings(BaseSettings):
 
     # --- batch and simulation ---------------------------------------------------------------
     simulate_rows: int = Field(default=1000, ge=1)
+    batch_chunk_rows: int = Field(
+        default=250_000,
+        ge=1,
+        description="Readings the batch job reads, validates, scores and writes at a time: "
+        "its memory depends on this, not on the size of the day.",
+    )
     language: Literal["pt", "en"] = Field(
         default="pt", description="Risk texts (spec: Portuguese)."
     )
