@@ -41,3 +41,7 @@ class DataValidationError(PredmaintError):
 
 class ModelNotFoundError(PredmaintError):
     """No registered model (or alias) to load."""
+
+
+class HomeBusyError(PredmaintError):
+    """Another predmaint command holds the project home (one training or main job at a time)."""

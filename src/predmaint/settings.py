@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     rollback_tolerance: float = Field(
         default=0.05, ge=0.0, description="Champion F1 may fall this far below its registered F1."
     )
+    min_test_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failures a candidate's test split must hold before its F1 can promote it "
+        "(fewer: registered, not promoted).",
+    )
 
     # --- training ---------------------------------------------------------------------------
     seed: int = 42
