@@ -7,6 +7,7 @@ write them.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -22,6 +23,14 @@ UCI_ZIP_URL = (
 #: where training, the registry and the settings themselves can all use it.
 ModelKind = Literal["random_forest", "svm"]
 MODEL_KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity: a container's cpuset, ``taskset``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - no affinity API (macOS)
+        return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -91,6 +100,14 @@ class Settings(BaseSettings):
     simulate_rows: int = Field(default=1000, ge=1)
     language: Literal["pt", "en"] = Field(
         default="pt", description="Risk texts (spec: Portuguese)."
+    )
+
+    # --- local Airflow (make airflow) -------------------------------------------------------
+    airflow_parallelism: int = Field(
+        default_factory=usable_cores,
+        ge=1,
+        description="Task processes LocalExecutor runs at once (default: the usable CPU cores; "
+        "Airflow's own default, 32, is sized for a cluster).",
     )
 
     # --- API ----------------------------------------------------------------------------------
