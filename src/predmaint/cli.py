@@ -72,7 +72,8 @@ def _guard(action: Callable[[], T]) -> T:
     try:
         return action()
     except PredmaintError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        # soft_wrap: one line per error (the terminal wraps it; logs and pipes keep it whole)
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
