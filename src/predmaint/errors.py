@@ -49,3 +49,7 @@ class UnreadableInputError(PredmaintError):
 
 class ModelNotFoundError(PredmaintError):
     """No registered model (or alias) to load."""
+
+
+class HomeBusyError(PredmaintError):
+    """Another predmaint command holds the project home (one training or main job at a time)."""

@@ -7,6 +7,7 @@ write them.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -22,6 +23,14 @@ UCI_ZIP_URL = (
 #: where training, the registry and the settings themselves can all use it.
 ModelKind = Literal["random_forest", "svm"]
 MODEL_KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity: a container's cpuset, ``taskset``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - no affinity API (macOS)
+        return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -66,6 +75,12 @@ class Settings(BaseSettings):
     rollback_tolerance: float = Field(
         default=0.05, ge=0.0, description="Champion F1 may fall this far below its registered F1."
     )
+    min_test_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failures a candidate's test split must hold before its F1 can promote it "
+        "(fewer: registered, not promoted).",
+    )
 
     # --- training ---------------------------------------------------------------------------
     seed: int = 42
@@ -91,6 +106,14 @@ class Settings(BaseSettings):
     )
     language: Literal["pt", "en"] = Field(
         default="pt", description="Risk texts (spec: Portuguese)."
+    )
+
+    # --- local Airflow (make airflow) -------------------------------------------------------
+    airflow_parallelism: int = Field(
+        default_factory=usable_cores,
+        ge=1,
+        description="Task processes LocalExecutor runs at once (default: the usable CPU cores; "
+        "Airflow's own default, 32, is sized for a cluster).",
     )
 
     # --- API ----------------------------------------------------------------------------------
