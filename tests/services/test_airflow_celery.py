@@ -51,6 +51,7 @@ BATCH_TASKS = {
     "process_new_data",
     "generate_predictions",
     "inference_report",
+    "check_inputs_readable",
 }
 
 
