@@ -88,6 +88,38 @@ class Settings(BaseSettings):
     api_batch_max: int = Field(default=1000, ge=1)
     api_poll_interval_s: float = Field(default=10.0, gt=0.0)
 
+    # --- the loop: outcomes, monitoring, drift, automatic actions (issue 10) ------------------
+    monitoring_window_days: int = Field(
+        default=30, ge=1, description="Days of predictions joined to outcomes by `monitor`."
+    )
+    min_outcomes: int = Field(
+        default=50,
+        ge=1,
+        description="Labelled outcomes a version needs before realized metrics drive any action "
+        "(rollback, promotion, retraining on degraded F1).",
+    )
+    drift_min_sample: int = Field(
+        default=200, ge=10, description="Readings a batch needs before drift gets a verdict."
+    )
+    drift_psi_threshold: float = Field(
+        default=0.2,
+        gt=0.0,
+        description="PSI at or above which a feature's shift is large enough to matter "
+        "(0.1-0.25 is the field's 'moderate' band).",
+    )
+    drift_alpha: float = Field(
+        default=0.01,
+        gt=0.0,
+        lt=1.0,
+        description="Family-wise error rate of the per-feature KS tests of one batch (Holm).",
+    )
+    drift_trigger_days: int = Field(
+        default=3, ge=1, description="K: drift on K of the last M days triggers retraining."
+    )
+    drift_trigger_window: int = Field(
+        default=5, ge=1, description="M: the days looked at for the K-of-M retraining rule."
+    )
+
     @field_validator("machine_types")
     @classmethod
     def _known_types(cls, value: list[str]) -> list[str]:
@@ -124,6 +156,22 @@ class Settings(BaseSettings):
     @property
     def quarantine_dir(self) -> Path:
         return self.data_root / "quarantine"
+
+    @property
+    def served_dir(self) -> Path:
+        return self.data_root / "served"
+
+    @property
+    def outcomes_dir(self) -> Path:
+        return self.data_root / "outcomes"
+
+    @property
+    def monitoring_dir(self) -> Path:
+        return self.data_root / "monitoring"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_root / "reports"
 
     @property
     def mlflow_db(self) -> Path:
