@@ -6,8 +6,8 @@ changed values with the documented failure rules, so a drifted day also fails di
 
 - ``cooling_loss``: the process runs hotter, ``severity`` kelvin above normal (HDF needs a small
   process-air gap, so failures by heat dissipation become rarer; the model sees new inputs);
-- ``slow_spindle``: the spindle turns ``severity`` × 100 % slower (less power, so more PWF below
-  3,500 W, and more HDF below 1,380 rpm).
+- ``slow_spindle``: the spindle turns ``severity`` × 100 % slower (less power: more readings
+  below PWF's 3,500 W, fewer above its 9,000 W; more HDF below 1,380 rpm).
 """
 
 from __future__ import annotations
