@@ -12,8 +12,9 @@ from predmaint.monitoring.decisions import (
 )
 from predmaint.monitoring.metrics import RealizedMetrics
 
-RULES = DecisionRules(min_outcomes=50, tolerance=0.05, promotion_margin=0.02, drift_days=3,
-                      drift_window=5)  # fmt: skip
+RULES = DecisionRules(
+    min_outcomes=50, tolerance=0.05, promotion_margin=0.02, drift_days=3, drift_window=5
+)
 
 
 def metrics(f1_target: float, labelled: int = 200, failures: int = 20) -> RealizedMetrics:

@@ -229,13 +229,13 @@ def record_outcomes(
             valid.get("observed_at", pd.Series(None, index=valid.index, dtype=object)),
             utc=True,
             format="ISO8601",
-        )
+        ).astype("datetime64[us, UTC]")
         records = pd.DataFrame(
             {
                 PREDICTION_ID: valid[PREDICTION_ID].astype(str),
                 "outcome": valid["outcome"].astype(str),
                 "failure_mode": valid.get("failure_mode", pd.Series(None, index=valid.index)),
-                "observed_at": observed.fillna(pd.Timestamp(now)).astype("datetime64[us, UTC]"),
+                "observed_at": observed.fillna(pd.Timestamp(now)),
                 "note": valid.get("note", pd.Series(None, index=valid.index)),
                 "recorded_at": pd.Series(pd.Timestamp(now), index=valid.index).astype(
                     "datetime64[us, UTC]"

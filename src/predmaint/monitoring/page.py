@@ -177,16 +177,24 @@ table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{border:1px solid #d9e2ec;padding:.3rem .5rem;text-align:left}th{background:#f0f4f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#52606d}.warn{color:#b44d12;font-weight:600}.ok{color:#1f7a3a}
-figure{margin:.5rem 0}figure svg{max-width:100%;height:auto}
+figure{margin:.5rem 0}figure svg{width:100%;max-width:900px;height:auto}
 """
 
 
-def _svg(figure: Figure) -> str:
-    """A matplotlib figure as an inline ``<svg>`` element (no XML prologue)."""
+#: No creation date (the same inputs give the same page) and no RDF block naming outside URLs.
+_SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+
+def _svg(figure: Figure, name: str) -> str:
+    """A matplotlib figure as an inline ``<svg>`` element (no XML prologue).
+
+    Each plot gets its own hash salt: the clip-path ids of several SVGs share one HTML page.
+    """
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    with plt.rc_context({"svg.hashsalt": f"predmaint-{name}"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata=_SVG_METADATA)
     plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
@@ -199,7 +207,7 @@ def _pyplot() -> Any:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "predmaint", "font.size": 9})
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9})
     return plt
 
 
@@ -214,7 +222,7 @@ def _risk_plot(inputs: PageInputs, t: Mapping[str, str]) -> str:
         axis.legend(loc="upper right")
     axis.set_xlabel(t["risk_axis"])
     axis.set_ylabel(t["count_axis"])
-    return _svg(figure)
+    return _svg(figure, "risk")
 
 
 def _drift_plot(drift: DriftResult) -> str:
@@ -227,12 +235,12 @@ def _drift_plot(drift: DriftResult) -> str:
     axis.axvline(drift.rule.psi_threshold, color="#52606d", linestyle=":")
     axis.invert_yaxis()
     axis.set_xlabel("PSI")
-    return _svg(figure)
+    return _svg(figure, "drift")
 
 
 def _drift_history_plot(points: Sequence[DriftPoint]) -> str:
     plt = _pyplot()
-    names = sorted({name for p in points for name in p.psi})
+    names = list(dict.fromkeys(name for p in points for name in p.psi))  # the reference's order
     grid = np.array([[p.psi.get(n, np.nan) for p in points] for n in names])
     figure, axis = plt.subplots(figsize=(7.5, 0.3 * len(names) + 1.2))
     image = axis.imshow(
@@ -246,7 +254,7 @@ def _drift_history_plot(points: Sequence[DriftPoint]) -> str:
     step = max(1, len(points) // 10)
     axis.set_xticks(range(0, len(points), step), [p.ds.strftime("%m-%d") for p in points][::step])
     figure.colorbar(image, ax=axis, label="PSI")
-    return _svg(figure)
+    return _svg(figure, "drift-history")
 
 
 def _performance_plot(points: Sequence[PerformancePoint], t: Mapping[str, str]) -> str:
@@ -264,12 +272,18 @@ def _performance_plot(points: Sequence[PerformancePoint], t: Mapping[str, str]) 
                 markersize=3,
                 label=f"v{version}",
             )
+    from matplotlib.dates import AutoDateLocator, DateFormatter
+
     for axis, metric in zip(axes, ("precision", "recall"), strict=True):
         axis.set_title(metric)
         axis.set_ylim(0.0, 1.05)
+        axis.xaxis.set_major_locator(
+            AutoDateLocator(minticks=2, maxticks=8, interval_multiples=True)
+        )
+        axis.xaxis.set_major_formatter(DateFormatter("%m-%d"))
         axis.tick_params(axis="x", labelrotation=45)
     axes[0].legend(title=t["version"], loc="lower left")
-    return _svg(figure)
+    return _svg(figure, "performance")
 
 
 def _e(value: object) -> str:
@@ -374,9 +388,14 @@ def _performance_section(inputs: PageInputs, t: Mapping[str, str]) -> str:
         for v, p in performance.by_version.items()
     ]
     headers = [
-        t["version"], t["predictions"], t["labelled"], t["alert_rate"],
-        "precision [95 %]", "recall [95 %]", "F1 [95 %]",
-    ]  # fmt: skip
+        t["version"],
+        t["predictions"],
+        t["labelled"],
+        t["alert_rate"],
+        "precision [95 %]",
+        "recall [95 %]",
+        "F1 [95 %]",
+    ]
     return f'<p class="note">{_e(window)}</p>' + _table(headers, rows, {1, 2, 3})
 
 
@@ -402,9 +421,14 @@ def _shadow_section(inputs: PageInputs, t: Mapping[str, str]) -> str:
                 ]
             )
     headers = [
-        t["version"], t["compared"], t["agreement"], t["shared"],
-        "precision [95 %]", "recall [95 %]", "F1 [95 %]",
-    ]  # fmt: skip
+        t["version"],
+        t["compared"],
+        t["agreement"],
+        t["shared"],
+        "precision [95 %]",
+        "recall [95 %]",
+        "F1 [95 %]",
+    ]
     return _table(headers, rows, {1, 2, 3})
 
 
