@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 UCI_ZIP_URL = (
@@ -132,6 +132,15 @@ class Settings(BaseSettings):
     @classmethod
     def _non_empty_key(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _drift_rule_fits(self) -> Settings:
+        if self.drift_trigger_days > self.drift_trigger_window:
+            raise ValueError(
+                f"drift_trigger_days (K={self.drift_trigger_days}) must be at most "
+                f"drift_trigger_window (M={self.drift_trigger_window})"
+            )
+        return self
 
     @property
     def data_root(self) -> Path:

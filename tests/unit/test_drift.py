@@ -116,3 +116,18 @@ def test_json_form_is_the_issues(reference: DriftReference) -> None:
     entry = payload["features"]["process_temperature"]
     assert {"psi", "ks_pvalue", "drifted"} <= set(entry) and entry["drifted"] is True
     assert payload["rule"]["correction"] == "holm"
+
+
+def test_the_real_training_data_is_not_drifted_against_its_own_reference(
+    raw_frame: pd.DataFrame,
+) -> None:
+    # given the AI4I 2020 type-L rows as training data
+    # (read_ai4i keeps the file's text; validation parses it)
+    training = raw_frame[raw_frame["type"] == "L"].astype({c: float for c in SENSOR_COLUMNS})
+    real = build_reference(training, source="ai4i2020.csv")
+    # when its own second half is checked (in file order)
+    result = detect_drift(training.iloc[3000:], real)
+    # then nothing is called drifted, while a 10 % slower copy is
+    assert result.evaluated and not result.drift_detected, result.drifted_features
+    slower = training.iloc[3000:].assign(rotational_speed=lambda f: f["rotational_speed"] * 0.9)
+    assert "rotational_speed" in detect_drift(slower, real).drifted_features
