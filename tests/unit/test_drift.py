@@ -131,3 +131,21 @@ def test_the_real_training_data_is_not_drifted_against_its_own_reference(
     assert result.evaluated and not result.drift_detected, result.drifted_features
     slower = training.iloc[3000:].assign(rotational_speed=lambda f: f["rotational_speed"] * 0.9)
     assert "rotational_speed" in detect_drift(slower, real).drifted_features
+
+
+def test_counting_autocorrelated_readings_as_independent_would_raise_false_alarms(
+    reference: DriftReference,
+) -> None:
+    # given normal days, whose temperatures follow slow walks
+    days = [simulate_scenario(2000, FIRST + timedelta(days=d)) for d in range(10)]
+    naive = DriftRule(autocorrelation=False)
+    flagged = [detect_drift(day, reference, naive).drifted_features for day in days]
+    # then the iid test flags temperature features on most days, the corrected one on none
+    assert sum(bool(f) for f in flagged) >= 5, flagged
+    assert {f for found in flagged for f in found} <= {
+        "air_temperature",
+        "process_temperature",
+        "temp_difference",
+        "thermal_efficiency",
+    }
+    assert not any(detect_drift(day, reference).drift_detected for day in days)
