@@ -42,10 +42,11 @@ test-tools:
 	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-lint: install  ## ruff (incl. Airflow AIR rules) and mypy
+lint: install  ## ruff (incl. Airflow AIR rules), mypy, and the layers contract (import-linter)
 	$(BIN)/ruff check src tests bench pipelines
 	$(BIN)/ruff format --check src tests bench pipelines
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 format: install
 	$(BIN)/ruff check --fix src tests bench pipelines

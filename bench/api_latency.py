@@ -30,7 +30,7 @@ from bench.common import (
     server,
     time_requests,
 )
-from predmaint.models.registry import champion_info
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 
 TARGET_BARE_RATIO = 3.0
@@ -96,9 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         "mlflow serve": ("/invocations", {"dataframe_records": [SPEC_READING]}),
     }
     print(f"machine: {machine()}")
-    print(
-        f"model: {info.name} v{info.version} ({info.model_type}), test F1 {info.metrics.get('f1', float('nan')):.4f}"
-    )
+    f1 = info.metrics.get("f1", float("nan"))
+    print(f"model: {info.name} v{info.version} ({info.model_type}), test F1 {f1:.4f}")
     samples: dict[str, list[np.ndarray]] = {name: [] for name in services}
     from contextlib import ExitStack
 
@@ -125,17 +124,16 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.2)
 
     stats = {name: Percentiles.of(np.concatenate(parts)) for name, parts in samples.items()}
-    print(
-        f"\n{'service':<14}{'requests':>9}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'mean ms':>10}"
-    )
+    columns = ("p50 ms", "p99 ms", "p99.9 ms", "mean ms")
+    print(f"\n{'service':<14}{'requests':>9}" + "".join(f"{c:>10}" for c in columns))
     for name, s in stats.items():
-        print(
-            f"{name:<14}{s.count:>9}{s.p50 * 1e3:>10.3f}{s.p99 * 1e3:>10.3f}{s.p999 * 1e3:>10.3f}{s.mean * 1e3:>10.3f}"
-        )
+        times = (s.p50, s.p99, s.p999, s.mean)
+        print(f"{name:<14}{s.count:>9}" + "".join(f"{t * 1e3:>10.3f}" for t in times))
     ours, bare = stats["predmaint"], stats["bare ASGI"]
     checks = [
         (
-            f"predmaint p50 / bare p50 = {ours.p50 / bare.p50:.2f} (target <= {TARGET_BARE_RATIO:g})",
+            f"predmaint p50 / bare p50 = {ours.p50 / bare.p50:.2f} "
+            f"(target <= {TARGET_BARE_RATIO:g})",
             ours.p50 / bare.p50 <= TARGET_BARE_RATIO,
         ),
         (

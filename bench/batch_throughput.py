@@ -23,9 +23,9 @@ import numpy as np
 from bench.common import ROOT, machine
 from predmaint.data.acquire import RAW_FILE_NAME, read_ai4i
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.inference.batch import load_version
 from predmaint.models.compiled import PipelineScorer, bulk_probability, compile_pipeline
-from predmaint.models.registry import champion_info
+from predmaint.models.loading import load_version
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 
 TARGET_RATE = 2_000_000

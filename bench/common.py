@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from predmaint import process_group
 from predmaint.api.schemas import SPEC_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,13 +78,7 @@ def server(
             time.sleep(0.2)
         yield process
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process_group.stop(process, timeout=15)
         if log:
             out.close()  # type: ignore[union-attr]
 
@@ -189,9 +183,9 @@ def predmaint_server(
 ) -> Iterator[str]:
     """``predmaint serve`` on a free port for a project home; yields its base URL.
 
-    ``env`` is added to the environment as is; ``settings`` become ``PREDMAINT_<NAME>`` variables (``api_key="s3cret"``,
-    ``api_poll_interval_s="0.5"``); the champion is loaded before the URL is handed out when
-    one exists (``/health`` answers once the lifespan has run).
+    ``env`` is added to the environment as is; ``settings`` become ``PREDMAINT_<NAME>`` variables
+    (``api_key="s3cret"``, ``api_poll_interval_s="0.5"``); the champion is loaded before the URL
+    is handed out when one exists (``/health`` answers once the lifespan has run).
     """
     port = free_port()
     variables = environment(PREDMAINT_HOME=str(home), **(env or {}))

@@ -1,7 +1,8 @@
 """Shared fixtures: the real dataset from ../shared, tmp project homes, a real MLflow store.
 
 Nothing here is mocked: ``trained_home`` runs the real feature job and trains the real models
-into a SQLite MLflow store in a temporary folder, once per test session.
+into a SQLite MLflow store in a temporary folder, once per test session. The constants and
+factories behind them (``DAY``, ``FAST``, ``make_settings``) are in :mod:`tests.support.project`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,7 @@ import pandas as pd
 import pytest
 
 from predmaint.settings import Settings
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ai4i2020.csv"
-DAY = date(2026, 11, 25)
+from tests.support.project import DAY, FAST, SHARED_DATA, make_settings
 
 warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -50,17 +48,6 @@ def raw_frame(raw_csv: Path) -> pd.DataFrame:
     from predmaint.data.acquire import read_ai4i
 
     return read_ai4i(raw_csv)
-
-
-def make_settings(home: Path, raw: Path | None = SHARED_DATA, **overrides: Any) -> Settings:
-    """Settings for a project home in a temporary folder (embedded SQLite MLflow store)."""
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        os.environ.pop(name, None)  # exported by mlflow.set_tracking_uri in an earlier test
-    return Settings(home=home, raw_data=raw, _env_file=None, **overrides)  # type: ignore[call-arg]
-
-
-#: A smaller forest and grid for tests that need *a* model, not the best one (seconds, not 20 s).
-FAST = {"rf_n_estimators": 25, "rf_max_depth_grid": [8], "cv_folds": 2}
 
 
 @pytest.fixture

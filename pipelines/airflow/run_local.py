@@ -6,9 +6,15 @@ the spec's ``admin``/``admin`` login. Tasks use the same predmaint settings as `
 (``PREDMAINT_HOME`` is the project root unless set), so their MLflow runs and models land in the
 same store the ``make mlflow`` UI shows. Ctrl-C (or SIGTERM) stops every component and waits for it.
 
-Why not ``airflow standalone``: it generates a random admin password, binds the UI to 0.0.0.0,
-and on exit only terminates its direct children; here the login is the spec's, the UI listens on
-localhost, and each component's whole process group is stopped, with a bounded wait.
+Why not ``airflow standalone`` (checked against its source in Airflow 3.3.2): it would accept the
+same environment (the ``admin``/``admin`` password file written here, ``AIRFLOW__API__HOST``), but
+it stops its components worse than this launcher does. It reacts to Ctrl-C (SIGINT) only: a
+SIGTERM (``kill``, a test, a service manager) ends it and leaves every component running. On stop
+it signals each direct child once and waits for it without a bound; here each component runs in
+its own process group, which is stopped whole (task runners, API workers included), with SIGKILL
+after a bounded wait. It also starts the scheduler and triggerer with their log servers, which
+listen on ports 8793/8794 on every interface; one machine reading its own log files needs neither,
+so they stay off here (``--skip-serve-logs``).
 
 Usage: ``python pipelines/airflow/run_local.py [--port 8080] [--home .airflow] [--no-triggerer]``
 """
@@ -16,7 +22,6 @@ Usage: ``python pipelines/airflow/run_local.py [--port 8080] [--home .airflow] [
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -30,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+
+from predmaint import process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = ROOT / "pipelines" / "airflow" / "dags"
@@ -114,27 +121,16 @@ class Component:
 
     def terminate(self) -> None:
         """Ask the component to shut down gracefully (SIGTERM), without waiting."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        if self.process is not None:
+            process_group.terminate(self.process, whole_group=False)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """SIGTERM the component, wait, then kill whatever is left of its process group."""
+        """SIGTERM the component (its leader, which stops its own children in order), wait, then
+        SIGTERM and at last SIGKILL whatever is left of its process group (task runners, API
+        workers it left behind)."""
         if self.process is None:
             return
-        pid = self.process.pid
-        if self.process.poll() is None:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(pid, sig)  # children it left behind (task runners, API workers)
-            except ProcessLookupError:
-                break
-            time.sleep(1.0 if sig == signal.SIGTERM else 0.0)
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        process_group.stop(self.process, timeout, whole_group=False, grace=1.0)
         if self._reader is not None:
             self._reader.join(timeout=5)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.table import Table
 
 from predmaint.errors import PredmaintError
 from predmaint.settings import Settings
+
+if TYPE_CHECKING:  # the commands import the library lazily: `predmaint --help` stays fast
+    from predmaint.inference.reports import BatchReport
 
 app = typer.Typer(
     name="predmaint",
@@ -142,10 +145,10 @@ def features(day: DateOption = None) -> None:
             f"features {ds}",
             {
                 "features": result.features_path,
-                "rows kept": q["rows_kept"],
-                "rows quarantined": q["rows_quarantined"],
-                "quarantine": q["quarantine_path"] or "-",
-                "label warnings": {k: v["count"] for k, v in q["warnings"].items()} or "-",
+                "rows kept": q.rows_kept,
+                "rows quarantined": q.rows_quarantined,
+                "quarantine": q.quarantine_path or "-",
+                "label warnings": {k: v.count for k, v in q.warnings.items()} or "-",
                 "partitions removed": len(result.removed_partitions),
             },
         )
@@ -222,19 +225,19 @@ def infer(
     _print_batch(report)
 
 
-def _print_batch(report: dict[str, Any]) -> None:
+def _print_batch(report: BatchReport) -> None:
     console.print(
         _kv_table(
-            f"predictions {report['ds']}",
+            f"predictions {report.ds}",
             {
-                "output": report["predictions_dir"],
-                "inputs": f"{report['inputs']} file(s)"
-                + (" (simulated day)" if report["simulated"] else ""),
-                "model version": report["model_version"],
-                "rows scored": report["rows_scored"],
-                "rows quarantined": report["rows_quarantined"],
-                "risk levels": report["risk_levels"],
-                "predicted failures": report["predicted_failures"],
+                "output": report.predictions_dir,
+                "inputs": f"{report.inputs} file(s)"
+                + (" (simulated day)" if report.simulated else ""),
+                "model version": report.model_version,
+                "rows scored": report.rows_scored,
+                "rows quarantined": report.rows_quarantined,
+                "risk levels": report.risk_levels,
+                "predicted failures": report.predicted_failures,
             },
         )
     )
@@ -284,7 +287,7 @@ def model_info(
     alias: Annotated[str, typer.Option(help="Alias to describe.")] = "champion",
 ) -> None:
     """The champion's version, run id, model type, threshold and test metrics."""
-    from predmaint.models.registry import champion_info
+    from predmaint.models.versions import champion_info
 
     settings = _settings()
     info = _guard(lambda: champion_info(settings, alias))
@@ -306,18 +309,16 @@ def model_history(
     settings = _settings()
     events = _guard(lambda: history(settings))
     if as_json:
-        _print_json(events)
+        _print_json([e.to_dict() for e in events])
         return
     console.print(f"[bold]{settings.model_name}[/] history ({len(events)} events, oldest first)")
     for e in events:
-        aliases = f" [cyan]@{', @'.join(e['aliases'])}[/]" if e["aliases"] else ""
-        when = e["time"][:19].replace("T", " ")
-        when = when[:13] + ":" + when[14:16] + ":" + when[17:19]
+        aliases = f" [cyan]@{', @'.join(e.aliases)}[/]" if e.aliases else ""
         console.print(
-            f"{when}  [bold]v{e['version']}[/] {e['model_type']} (test F1 {e['test_f1']:.3f})"
-            f"  [bold magenta]{e['action']}[/]{aliases}"
+            f"{e.time:%Y-%m-%d %H:%M:%S}  [bold]v{e.version}[/] {e.model_type} "
+            f"(test F1 {e.test_f1:.3f})  [bold magenta]{e.action}[/]{aliases}"
         )
-        console.print(f"    {e['reason']}", style="dim", highlight=False)
+        console.print(f"    {e.reason}", style="dim", highlight=False)
 
 
 @model_app.command("check")
@@ -331,7 +332,8 @@ def model_check(
     ] = 5000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Score the champion on fresh labelled data; roll back if it degraded and the previous does better."""
+    """Score the champion on fresh labelled data; roll back if it degraded and the previous
+    champion does better."""
     from predmaint.data.simulate import simulate_readings
     from predmaint.models.registry import check_champion, load_labelled
 
@@ -396,9 +398,8 @@ def mlflow_ui(
     ]
     if settings.is_embedded_store:
         command += ["--default-artifact-root", settings.artifact_root.as_uri()]
-    console.print(
-        f"MLflow UI on http://{'localhost' if host == '127.0.0.1' else host}:{port}  (Ctrl-C to stop)"
-    )
+    shown = "localhost" if host == "127.0.0.1" else host
+    console.print(f"MLflow UI on http://{shown}:{port}  (Ctrl-C to stop)")
     os.execv(sys.executable, command)
 
 

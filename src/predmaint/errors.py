@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: What to do when no model is registered: every "no model" message ends with it.
+TRAIN_HINT = "train one with `predmaint run` (or `make run`)"
+
 
 class PredmaintError(Exception):
     """Base class: the message says what went wrong and what to do."""
@@ -26,7 +29,7 @@ class DataValidationError(PredmaintError):
         reasons: dict[str, int] | None = None,
     ) -> None:
         if reasons:
-            # The most frequent rules, so a failed task or command says why without opening a file.
+            # The most frequent rules: a failed task or command says why without opening a file.
             shown = "; ".join(f"{rule} ({count} rows)" for rule, count in list(reasons.items())[:3])
             message = f"{message}; rules broken: {shown}"
         if quarantine_path is not None:

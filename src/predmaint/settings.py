@@ -1,14 +1,15 @@
 """All of predmaint's settings in one place (env prefix ``PREDMAINT_``, optional ``.env`` file).
 
-Every shell (CLI, DAGs, API, Docker) reads the same class, so a path or a threshold is defined once.
-Nothing here touches the disk or MLflow at import time: folders are created by the jobs that write them.
+Every shell (CLI, DAGs, API, Docker) reads the same class, so a path or a threshold is defined
+once. Nothing here touches the disk or MLflow at import time: folders are created by the jobs that
+write them.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 UCI_ZIP_URL = (
     "https://archive.ics.uci.edu/static/public/601/ai4i+2020+predictive+maintenance+dataset.zip"
 )
+
+#: The model kinds predmaint trains; a setting's vocabulary, so it sits at the bottom of the stack
+#: where training, the registry and the settings themselves can all use it.
+ModelKind = Literal["random_forest", "svm"]
+MODEL_KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
 
 
 class Settings(BaseSettings):
@@ -66,12 +72,12 @@ class Settings(BaseSettings):
     test_size: float = Field(default=0.2, gt=0.0, lt=0.5)
     validation_size: float = Field(default=0.2, gt=0.0, lt=0.5)
     cv_folds: int = Field(default=3, ge=2)
-    models: list[Literal["random_forest", "svm"]] = ["random_forest", "svm"]
+    models: list[ModelKind] = list(MODEL_KINDS)
     rf_n_estimators: int = Field(
         default=40,
         ge=1,
-        description="Trees in the forest: 40 score as well as 100 here (test F1 0.915 either way) "
-        "and keep compiled batch scoring above 2M readings/s on 2 cores.",
+        description="Trees in the forest: as accurate as 100 on AI4I and faster to score "
+        "(measured in docs/benchmarks.md).",
     )
     rf_max_depth_grid: list[int] = Field(default=[8, 10], description="Depths tried by CV.")
 

@@ -17,8 +17,10 @@ from typing import Any
 from predmaint.data.acquire import acquire
 from predmaint.features.job import build_features, latest_features
 from predmaint.inference.batch import list_inputs, run_batch, simulate_day
+from predmaint.inference.reports import BatchReport
+from predmaint.models.candidates import CandidateRun
 from predmaint.models.registry import Decision, promote, register
-from predmaint.models.training import CandidateRun, train_models, validate_training_data
+from predmaint.models.training import train_models, validate_training_data
 from predmaint.settings import Settings
 
 Notify = Callable[[str], None]
@@ -26,15 +28,19 @@ Notify = Callable[[str], None]
 MAIN_STEPS = ("acquire", "features", "train + promote", "simulate", "batch inference")
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepTiming:
+    """One step of the main job: how long it took and a one-line summary of what it did."""
+
     name: str
     seconds: float
     summary: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainingOutcome:
+    """Every candidate trained, its registered version (by run id), and the promotion decision."""
+
     candidates: list[CandidateRun]
     versions: dict[str, str]
     decision: Decision
@@ -49,10 +55,12 @@ class TrainingOutcome:
 
 @dataclass
 class MainJobResult:
+    """What ``predmaint run`` did, filled step by step (a failed step leaves the rest unset)."""
+
     ds: date
     steps: list[StepTiming] = field(default_factory=list)
     training: TrainingOutcome | None = None
-    batch_report: dict[str, Any] = field(default_factory=dict)
+    batch_report: BatchReport | None = None
 
 
 def train_and_promote(
@@ -88,8 +96,8 @@ def run_main_job(
         features = build_features(settings, ds, acquired)
         quality = features.quality_report
         out.append(
-            f"{quality['rows_kept']} type {'/'.join(settings.machine_types)} rows kept, "
-            f"{quality['rows_quarantined']} quarantined, {len(quality['warnings'])} label warning(s)"
+            f"{quality.rows_kept} type {'/'.join(settings.machine_types)} rows kept, "
+            f"{quality.rows_quarantined} quarantined, {len(quality.warnings)} label warning(s)"
         )
     with step("train + promote") as out:
         training = train_and_promote(settings, ds, features.features_path, progress=say)
@@ -110,7 +118,7 @@ def run_main_job(
         report = run_batch(settings, ds)
         result.batch_report = report
         out.append(
-            f"{report['rows_scored']} scored with v{report['model_version']}, "
-            f"{report['predicted_failures']} predicted failures"
+            f"{report.rows_scored} scored with v{report.model_version}, "
+            f"{report.predicted_failures} predicted failures"
         )
     return result

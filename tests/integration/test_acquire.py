@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from predmaint.cli import app
 from predmaint.data.acquire import EXPECTED_TYPE_COUNTS, acquire, read_ai4i
 from predmaint.errors import DataAcquisitionError
-from tests.conftest import make_settings
+from tests.support.project import make_settings
 
 
 @pytest.fixture(scope="module")

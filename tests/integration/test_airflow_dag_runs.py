@@ -1,11 +1,12 @@
 """Each DAG run end to end with ``dag.test()``: real Airflow, real MLflow store, real files.
 
-One temporary Airflow home (metadata DB migrated once) and one temporary predmaint home per module.
-The runs chain as in production: the feature DAG publishes the ``predmaint_features`` Asset, the
-training DAG finds its data through that Asset's event and registers a champion, the batch DAG
-scores the day's files with it. Each ``dag.test()`` runs in a subprocess, because Airflow reads its
-configuration (AIRFLOW_HOME, the database) once, at import. Training uses the small ``FAST``
-settings through ``PREDMAINT_*`` variables.
+One temporary Airflow home (metadata DB migrated once) and one temporary predmaint home per
+module. The runs chain as in production: the feature DAG publishes the ``predmaint_features``
+Asset, the training DAG finds its data through that Asset's event and registers a champion, the
+batch DAG scores the day's files with it. Each ``dag.test()`` runs in a subprocess
+(:mod:`tests.support.dagbag_run`), because Airflow reads its configuration (AIRFLOW_HOME, the
+database) once, at import. Training uses the small ``FAST`` settings through ``PREDMAINT_*``
+variables.
 """
 
 from __future__ import annotations
@@ -24,30 +25,11 @@ import pytest
 
 from predmaint.data.simulate import simulate_readings
 from predmaint.settings import Settings
-from tests.conftest import DAY, FAST, SHARED_DATA, make_settings
-from tests.integration.test_airflow_dags import DAGS, load_launcher
+from tests.support.airflow_launcher import DAGS, RUN_DAG, load_launcher, script_command
+from tests.support.dagbag_run import MARKER
+from tests.support.project import DAY, FAST, SHARED_DATA, make_settings
 
 pytestmark = pytest.mark.slow
-
-#: Run one DAG for one logical date and print its task states, as JSON, on the last line.
-RUN_DAG_TEST = """
-import json, sys
-from datetime import datetime, timezone
-from pathlib import Path
-from airflow.dag_processing.dagbag import BundleDagBag
-
-folder, dag_id, day = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-bag = BundleDagBag(dag_folder=folder, bundle_path=folder)
-assert not bag.import_errors, bag.import_errors
-run = bag.get_dag(dag_id).test(logical_date=datetime.fromisoformat(day).replace(tzinfo=timezone.utc))
-tis = run.get_task_instances()
-print("DAG_TEST " + json.dumps({
-    "state": str(run.state),
-    "run_id": run.run_id,
-    "tasks": {ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state) for ti in tis},
-    "tries": {ti.task_id: ti.try_number for ti in tis},
-}))
-"""
 
 FAST_ENV = {
     "PREDMAINT_RF_N_ESTIMATORS": str(FAST["rf_n_estimators"]),
@@ -99,7 +81,7 @@ class Sandbox:
 
     def dag_test(self, dag_id: str, day: date, **env: str) -> DagRun:
         done = subprocess.run(
-            [sys.executable, "-c", RUN_DAG_TEST, str(DAGS), dag_id, day.isoformat()],
+            script_command(RUN_DAG, str(DAGS), dag_id, day.isoformat()),
             env=self.env(**env),
             cwd=self.predmaint_home,
             capture_output=True,
@@ -107,9 +89,9 @@ class Sandbox:
             timeout=600,
         )
         log = done.stdout + done.stderr
-        lines = [line for line in done.stdout.splitlines() if line.startswith("DAG_TEST ")]
+        lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
         assert done.returncode == 0 and lines, f"dag.test({dag_id}) crashed:\n{log[-6000:]}"
-        return DagRun(**json.loads(lines[-1].removeprefix("DAG_TEST ")), log=log)
+        return DagRun(**json.loads(lines[-1].removeprefix(MARKER)), log=log)
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.airflow_home / "airflow.db") as db:
@@ -117,7 +99,8 @@ class Sandbox:
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
         rows = self.query(
-            "SELECT value FROM xcom WHERE dag_id=? AND run_id=? AND task_id=? AND key='return_value'",
+            "SELECT value FROM xcom "
+            "WHERE dag_id=? AND run_id=? AND task_id=? AND key='return_value'",
             dag_id,
             run_id,
             task_id,
@@ -207,7 +190,8 @@ def test_feature_dag_writes_the_days_partition_and_publishes_the_asset(
 def test_training_dag_trains_both_models_from_the_asset_and_registers_a_champion(
     sandbox: Sandbox, training_run: DagRun
 ) -> None:
-    from predmaint.models.registry import champion_info, history
+    from predmaint.models.registry import history
+    from predmaint.models.versions import champion_info
 
     assert_succeeded(training_run)
     run_id = training_run.run_id
@@ -228,7 +212,7 @@ def test_training_dag_trains_both_models_from_the_asset_and_registers_a_champion
     assert champion.model_type == ranking[0]["kind"]
     check = sandbox.xcom("model_training_pipeline", run_id, "check_champion")
     assert check["action"] in {"none", "alert", "rolled-back"}
-    actions = [event["action"] for event in history(sandbox.settings)]
+    actions = [event.action for event in history(sandbox.settings)]
     assert actions.count("registered") == 2 and "promoted" in actions
     # and the task logs stay readable (skops's module scan would add ~1,000 warnings per model)
     assert training_run.log.count("DeprecatedImportWarning") < 10
@@ -237,7 +221,7 @@ def test_training_dag_trains_both_models_from_the_asset_and_registers_a_champion
 def test_batch_dag_scores_each_file_in_a_mapped_task_and_writes_the_report(
     sandbox: Sandbox, batch_run: DagRun
 ) -> None:
-    from predmaint.models.registry import champion_info
+    from predmaint.models.versions import champion_info
 
     assert_succeeded(batch_run)
     mapped = sorted(task for task in batch_run.tasks if task.startswith("generate_predictions"))
@@ -300,7 +284,8 @@ def test_a_failed_validation_fails_at_once_naming_the_rule_and_the_quarantine_fi
     day = DAY - timedelta(days=2)
     # when the feature DAG runs on it
     run = sandbox.dag_test("feature_engineering_pipeline", day, PREDMAINT_RAW_DATA=str(bad))
-    # then the validation task fails on its first try (no retry can fix data), nothing downstream runs
+    # then the validation task fails on its first try (no retry can fix data), and nothing
+    # downstream runs
     assert run.state == "failed"
     assert run.tasks["validate_data_quality"] == "failed"
     assert run.tries["validate_data_quality"] == 1, "bad data must not be retried"

@@ -1,71 +1,32 @@
-"""The three DAGs as Airflow itself loads them: ids, schedules, tasks, dependencies, no parse-time work.
+"""The three DAGs as Airflow itself loads them: ids, schedules, tasks, dependencies, no
+parse-time work.
 
-Airflow reads its configuration once, at import, so the DagBag is filled in a subprocess with a
-temporary ``AIRFLOW_HOME`` (the environment ``make airflow`` uses); the test process never imports
-Airflow and a developer's own Airflow setup cannot leak in.
+Airflow reads its configuration once, at import, so the DagBag is filled in a subprocess
+(:mod:`tests.support.dagbag_describe`) with a temporary ``AIRFLOW_HOME`` (the environment
+``make airflow`` uses); the test process never imports Airflow and a developer's own Airflow
+setup cannot leak in.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DAGS = ROOT / "pipelines" / "airflow" / "dags"
+from tests.support.airflow_launcher import (
+    DAGS,
+    DESCRIBE_DAGBAG,
+    load_launcher,
+    script_command,
+)
+from tests.support.dagbag_describe import MARKER
+from tests.support.project import ROOT
+
 RUFF = Path(sys.executable).with_name("ruff")
-
-#: Parse the DAG folder as the DAG processor does and describe what it found, as JSON.
-DESCRIBE_DAGBAG = """
-import json, sys
-from pathlib import Path
-from airflow.dag_processing.dagbag import BundleDagBag
-from airflow.sdk.definitions.mappedoperator import MappedOperator
-
-folder = Path(sys.argv[1])
-bag = BundleDagBag(dag_folder=folder, bundle_path=folder)
-heavy = [m for m in ("predmaint.settings", "pandas", "sklearn", "mlflow") if m in sys.modules]
-dags = {}
-for dag in bag.dags.values():
-    dags[dag.dag_id] = {
-        "schedule": getattr(dag.timetable, "expression", None),
-        "timetable": type(dag.timetable).__name__,
-        "catchup": dag.catchup,
-        "max_active_runs": dag.max_active_runs,
-        "tasks": {
-            t.task_id: {
-                "downstream": sorted(t.downstream_task_ids),
-                "retries": t.retries,
-                "retry_delay_s": t.retry_delay.total_seconds(),
-                "has_retry_policy": t.retry_policy is not None,
-                "mapped": isinstance(t, MappedOperator),
-                "inlets": [getattr(a, "name", None) for a in t.inlets],
-                "outlets": [getattr(a, "name", None) for a in t.outlets],
-            }
-            for t in dag.tasks
-        },
-    }
-print("DAGBAG " + json.dumps({
-    "errors": bag.import_errors,
-    "dags": dags, "heavy_imports_at_parse": heavy,
-}, default=str))
-"""
-
-
-def load_launcher() -> ModuleType:
-    """``pipelines/airflow/run_local.py`` (what ``make airflow`` runs), for its environment."""
-    spec = importlib.util.spec_from_file_location("run_local", DAGS.parent / "run_local.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +35,16 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = load_launcher().airflow_env(home, port=8080)
     env["PREDMAINT_HOME"] = str(tmp_path_factory.mktemp("predmaint_home"))
     result = subprocess.run(
-        [sys.executable, "-c", DESCRIBE_DAGBAG, str(DAGS)],
+        script_command(DESCRIBE_DAGBAG, str(DAGS)),
         env=env,
         cwd=env["PREDMAINT_HOME"],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("DAGBAG ")]
+    lines = [line for line in result.stdout.splitlines() if line.startswith(MARKER)]
     assert result.returncode == 0 and lines, f"DagBag subprocess failed:\n{result.stderr[-4000:]}"
-    described: dict[str, Any] = json.loads(lines[-1].removeprefix("DAGBAG "))
+    described: dict[str, Any] = json.loads(lines[-1].removeprefix(MARKER))
     return described
 
 

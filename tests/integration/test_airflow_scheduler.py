@@ -14,24 +14,23 @@ import re
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pytest
 
 from predmaint.settings import Settings
-from tests.integration.test_airflow_dags import DAGS
-from tests.services.processes import free_port
+from tests.support.airflow_api import AirflowApi
+from tests.support.airflow_launcher import LAUNCHER
+from tests.support.loopback import free_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
-LAUNCHER = DAGS.parent / "run_local.py"
+T = TypeVar("T")
 DAG_ID = "batch_inference_pipeline"
 STARTUP_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 240
@@ -43,35 +42,23 @@ class LocalAirflow:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
-    token: str = ""
+    api: AirflowApi = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api = AirflowApi(f"http://127.0.0.1:{self.port}")
 
     def log_tail(self, chars: int = 6000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"}
-            | ({"Authorization": f"Bearer {self.token}"} if self.token else {}),
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
+    def died(self) -> str | None:
+        code = self.process.poll()
+        return None if code is None else f"the launcher (code {code})"
 
-    def wait_for(self, what: str, probe: Any, timeout: float) -> Any:
+    def wait_for(
+        self, what: str, probe: Callable[[], T | None], timeout: float, interval: float = 2.0
+    ) -> T:
         """Call ``probe`` until it returns something truthy; fail with the launcher's log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"launcher exited while {what}:\n{self.log_tail()}"
-            try:
-                result = probe()
-            except (urllib.error.URLError, OSError):
-                result = None
-            if result:
-                return result
-            time.sleep(2)
-        pytest.fail(f"timed out after {timeout:.0f} s while {what}:\n{self.log_tail()}")
+        return wait_for(what, probe, timeout, interval, died=self.died, report=self.log_tail)
 
     def component_pids(self) -> list[int]:
         started = re.search(r"started: (.*)", self.log_path.read_text())
@@ -132,40 +119,20 @@ def local_airflow(fresh_trained: Settings, tmp_path: Path) -> Iterator[LocalAirf
 def test_a_real_scheduler_runs_the_batch_dag_and_ctrl_c_stops_everything(
     local_airflow: LocalAirflow, fresh_trained: Settings
 ) -> None:
-    airflow = local_airflow
+    airflow, api = local_airflow, local_airflow.api
     # given a running local Airflow, logged in as the spec's admin/admin
-    airflow.wait_for(
-        "waiting for the API server",
-        lambda: airflow.request("GET", "/api/v2/monitor/health"),
-        STARTUP_TIMEOUT_S,
-    )
-    airflow.token = airflow.request(
-        "POST", "/auth/token", {"username": "admin", "password": "admin"}
-    )["access_token"]
-    airflow.wait_for(
-        f"waiting for the DAG processor to parse {DAG_ID}",
-        lambda: airflow.request("GET", f"/api/v2/dags/{DAG_ID}"),
-        STARTUP_TIMEOUT_S,
-    )
+    airflow.wait_for("waiting for the API server", api.healthy, STARTUP_TIMEOUT_S)
+    api.log_in()
+    api.wait_until_parsed(DAG_ID, airflow.wait_for, STARTUP_TIMEOUT_S)
 
     # when the batch DAG is triggered for today (the interval unpausing schedules, so there is
     # exactly one run) and unpaused
     today = datetime.now(UTC).date()
-    run_id = f"test-{today}"
-    airflow.request(
-        "POST",
-        f"/api/v2/dags/{DAG_ID}/dagRuns",
-        {"dag_run_id": run_id, "logical_date": f"{today}T00:00:00Z"},
-    )
-    airflow.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    run_id = api.trigger(DAG_ID, today, "test")
 
     # then the scheduler runs it to success within the bound
-    def finished() -> str | None:
-        state: str = airflow.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")["state"]
-        return state if state in {"success", "failed"} else None
-
-    state = airflow.wait_for(f"waiting for run {run_id}", finished, RUN_TIMEOUT_S)
-    tasks = airflow.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
+    state = api.wait_until_finished(DAG_ID, run_id, airflow.wait_for, RUN_TIMEOUT_S)
+    tasks = api.call("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
     states = {
         f"{t['task_id']}[{t['rendered_map_index'] or t['map_index']}]": t["state"]
         for t in tasks["task_instances"]
@@ -178,7 +145,7 @@ def test_a_real_scheduler_runs_the_batch_dag_and_ctrl_c_stops_everything(
     assert report["rows_scored"] == 300 and report["model_version"] == "1"
 
     # and the task's log is readable through the API, as the UI shows it (no log server needed)
-    log = airflow.request(
+    log = api.call(
         "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/inference_report/logs/1"
     )
     assert "rows_scored" in json.dumps(log), "the report task's log shows its result"

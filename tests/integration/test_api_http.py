@@ -20,7 +20,7 @@ from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.inference.risk import RECOMMENDATIONS
 from predmaint.models.compiled import probe_readings
-from predmaint.models.registry import champion_info
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.inference.batch import load_version
 from predmaint.models.compiled import (
     ONNX_RUNTIME,
     PARITY_TOLERANCE,
@@ -20,7 +19,8 @@ from predmaint.models.compiled import (
     bulk_probability,
     compile_pipeline,
 )
-from predmaint.models.registry import champion_info
+from predmaint.models.loading import load_version
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -18,10 +18,11 @@ from bench.common import predmaint_server
 
 from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.features.job import build_features
-from predmaint.models.registry import champion_info, rollback
+from predmaint.models.registry import rollback
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 from predmaint.workflow import train_and_promote
-from tests.conftest import DAY, FAST, make_settings
+from tests.support.project import DAY, FAST, make_settings
 
 pytestmark = pytest.mark.slow
 POLL = "0.5"

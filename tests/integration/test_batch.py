@@ -14,16 +14,16 @@ from predmaint.errors import DataValidationError, ModelNotFoundError
 from predmaint.inference.batch import (
     REPORT_FILE,
     inference_partition,
-    load_model,
     run_batch,
     score_file,
     simulate_day,
     write_report,
 )
 from predmaint.inference.risk import RISK_LEVELS
+from predmaint.models.loading import load_model
 from predmaint.settings import Settings
 from predmaint.storage import partition_dir, read_json
-from tests.conftest import make_settings
+from tests.support.project import make_settings
 
 DAY = date(2026, 12, 2)
 
@@ -42,8 +42,8 @@ def _predictions(settings: Settings, ds: date) -> pd.DataFrame:
 def test_simulated_day_is_scored_with_risk_and_report(home: Settings) -> None:
     report = run_batch(home, DAY, rows=300)
     scored = _predictions(home, DAY)
-    assert len(scored) == 300 == report["rows_scored"]
-    assert report["simulated"] is True
+    assert len(scored) == 300 == report.rows_scored
+    assert report.simulated is True
     expected = {
         "udi",
         "air_temperature",
@@ -60,12 +60,12 @@ def test_simulated_day_is_scored_with_risk_and_report(home: Settings) -> None:
     failures = scored["prediction"] == 1
     assert scored.loc[failures, "risk_level"].isin(["Alto", "Crítico"]).all()
     assert scored.loc[~failures, "risk_level"].isin(["Baixo", "Médio"]).all()
-    assert (scored["model_version"] == report["model_version"]).all()
+    assert (scored["model_version"] == report.model_version).all()
     on_disk = read_json(partition_dir(home.predictions_dir, DAY) / REPORT_FILE)
-    assert on_disk["risk_levels"] == report["risk_levels"]
-    assert sum(report["risk_levels"].values()) == 300
-    assert report["predicted_failures"] == int(failures.sum())
-    assert len(report["alerts"]) == min(int(failures.sum()), 200)
+    assert on_disk["risk_levels"] == report.risk_levels
+    assert sum(report.risk_levels.values()) == 300
+    assert report.predicted_failures == int(failures.sum())
+    assert len(report.alerts) == min(int(failures.sum()), 200)
 
 
 def test_predictions_match_the_champion_on_the_same_readings(home: Settings) -> None:
@@ -81,7 +81,7 @@ def test_bad_readings_are_quarantined_and_the_rest_scored(home: Settings) -> Non
     frame = simulate_readings(50, DAY).astype({"torque": str, "air_temperature": str, "type": str})
     frame.loc[3, "torque"] = "broken"
     frame.loc[4, "air_temperature"] = "27.0"  # °C, not K
-    frame.loc[5, "udi"] = frame.loc[6, "udi"]
+    frame.loc[5, "udi"] = frame["udi"].iloc[6]
     frame.loc[7, "type"] = "M"
     folder = inference_partition(home, DAY)
     folder.mkdir(parents=True)
@@ -89,13 +89,13 @@ def test_bad_readings_are_quarantined_and_the_rest_scored(home: Settings) -> Non
     # when scored
     report = run_batch(home, DAY)
     # then 46 readings are scored and 4 quarantined, with reasons, nothing simulated
-    assert (report["rows_scored"], report["rows_quarantined"]) == (46, 4)
+    assert (report.rows_scored, report.rows_quarantined) == (46, 4)
     quarantine = pd.read_csv(home.quarantine_dir / f"ds={DAY}" / "inference-plant-a.csv")
     reasons = " | ".join(quarantine["quarantine_reason"])
     for word in ("torque", "air_temperature", "udi: duplicate", "not served"):
         assert word in reasons
     assert not (folder / "simulated.parquet").exists()
-    assert report["simulated"] is False
+    assert report.simulated is False
 
 
 def test_rerunning_a_day_replaces_that_day_only(home: Settings) -> None:
@@ -108,7 +108,7 @@ def test_rerunning_a_day_replaces_that_day_only(home: Settings) -> None:
         inference_partition(home, DAY) / "late.csv", index=False
     )
     report = run_batch(home, DAY)
-    assert report["rows_scored"] == 140 and report["inputs"] == 2
+    assert report.rows_scored == 140 and report.inputs == 2
     assert len(_predictions(home, DAY)) == 140
     pd.testing.assert_frame_equal(before_other, _predictions(home, other))
     assert sorted(p.name for p in home.predictions_dir.iterdir()) == [f"ds={other}", f"ds={DAY}"]
@@ -122,12 +122,12 @@ def test_per_file_scoring_and_report_drop_stale_parts(home: Settings) -> None:
     second = inference_partition(home, DAY) / "extra.parquet"
     simulate_readings(20, DAY, seed=3).to_parquet(second, index=False)
     parts = [score_file(home, DAY, p, model) for p in (first, second)]
-    write_report(home, DAY, parts, model.version)
+    write_report(home, DAY, parts, model.info.version)
     assert len(list(out.glob("part-*.parquet"))) == 2
     second.unlink()
-    report = write_report(home, DAY, parts[:1], model.version)
+    report = write_report(home, DAY, parts[:1], model.info.version)
     assert [p.name for p in out.glob("part-*.parquet")] == ["part-simulated.parquet"]
-    assert report["rows_scored"] == 30
+    assert report.rows_scored == 30
 
 
 def test_a_day_with_only_bad_readings_fails_clearly(home: Settings) -> None:

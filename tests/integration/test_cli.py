@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from predmaint.cli import app
-from tests.conftest import FAST, SHARED_DATA
-from tests.services.processes import free_port
+from tests.support.loopback import free_port
+from tests.support.project import FAST, SHARED_DATA
 
 DAY = "2026-11-25"
 
@@ -110,7 +110,7 @@ def test_mlflow_ui_serves_the_embedded_store(trained_home: Any) -> None:
     import time
     import urllib.request
 
-    from predmaint.models.registry import champion_info
+    from predmaint.models.versions import champion_info
 
     port = free_port()
     env = {**os.environ, "PREDMAINT_HOME": str(trained_home.home)}

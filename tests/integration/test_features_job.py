@@ -21,7 +21,7 @@ from predmaint.features.job import (
     validate_features,
 )
 from predmaint.storage import read_json
-from tests.conftest import DAY, make_settings
+from tests.support.project import DAY, make_settings
 
 
 def test_real_file_gives_6000_type_l_rows_with_features(raw_csv: Path, tmp_path: Path) -> None:
@@ -59,8 +59,9 @@ def test_bad_rows_are_quarantined_and_good_rows_go_on(raw_csv: Path, tmp_path: P
     quarantine = pd.read_csv(settings.quarantine_dir / f"ds={DAY}" / "raw.csv", dtype=str)
     assert len(quarantine) == 3
     assert quarantine["quarantine_reason"].str.contains("torque|air_temperature|tool_wear").all()
-    assert result.quality_report["rows_quarantined"] == 3
-    assert result.quality_report["quarantine_path"].endswith("raw.csv")
+    assert result.quality_report.rows_quarantined == 3
+    quarantine_path = result.quality_report.quarantine_path
+    assert quarantine_path is not None and quarantine_path.endswith("raw.csv")
 
 
 def test_derived_feature_out_of_bounds_is_quarantined(tmp_path: Path) -> None:
@@ -71,8 +72,8 @@ def test_derived_feature_out_of_bounds_is_quarantined(tmp_path: Path) -> None:
     frame.loc[5, "thermal_efficiency"] = 7.0  # corrupted after extraction
     frame.to_parquet(path, index=False)
     report = validate_features(settings, DAY)
-    assert report["rows_quarantined"] == 1
-    assert "thermal_efficiency must be in" in next(iter(report["quarantine_reasons"]))
+    assert report.rows_quarantined == 1
+    assert "thermal_efficiency must be in" in next(iter(report.quarantine_reasons))
     assert len(pd.read_parquet(path)) == 5999
 
 
@@ -98,7 +99,7 @@ def test_no_row_of_the_kept_type_fails_clearly(raw_csv: Path, tmp_path: Path) ->
 
 def test_machine_types_are_configurable(tmp_path: Path) -> None:
     result = build_features(make_settings(tmp_path, machine_types=["L", "M"]), DAY)
-    assert result.quality_report["rows_kept"] == 8997
+    assert result.quality_report.rows_kept == 8997
 
 
 def test_latest_features_names_the_missing_step(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from mlflow.tracking import MlflowClient
 from predmaint.data.simulate import simulate_readings
 from predmaint.errors import ModelNotFoundError
 from predmaint.features.job import build_features
+from predmaint.models.candidates import CandidateRun
 from predmaint.models.registry import (
-    champion_info,
     check_champion,
     history,
     promote,
@@ -21,9 +21,10 @@ from predmaint.models.registry import (
     rollback,
 )
 from predmaint.models.tracking import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
-from predmaint.models.training import CandidateRun, train_model
+from predmaint.models.training import train_model
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
-from tests.conftest import DAY, FAST, make_settings
+from tests.support.project import DAY, FAST, make_settings
 
 WEAK = {"rf_n_estimators": 1, "rf_max_depth_grid": [1], "cv_folds": 2}
 
@@ -38,7 +39,7 @@ def _train(settings: Settings, features: Path, **overrides: object) -> Candidate
     return train_model(tuned, "random_forest", features)
 
 
-def _round(settings: Settings, candidate: CandidateRun):  # type: ignore[no-untyped-def]
+def _round(settings: Settings, candidate: CandidateRun):
     versions = register(settings, [candidate])
     return versions[candidate.run_id], promote(settings, [candidate], versions)
 
@@ -76,7 +77,7 @@ def test_a_worse_candidate_does_not_replace_a_better_champion(home: tuple[Settin
     assert decision.action == "kept"
     assert decision.champion_version == good_version
     assert _aliases(settings) == {CHAMPION: good_version, CHALLENGER: weak_version}
-    events = [(e["version"], e["action"]) for e in history(settings)]
+    events = [(e.version, e.action) for e in history(settings)]
     assert (good_version, "kept") in events and (weak_version, "challenger") in events
 
 
@@ -127,7 +128,7 @@ def test_check_rolls_back_a_degraded_champion(degraded: tuple[Settings, str, str
         decision.scores[f"champion_v{blind_version}_registered_f1"] - settings.rollback_tolerance
     )
     assert champion_info(settings).version == good_version
-    events = {(e["version"], e["action"]): e["reason"] for e in history(settings)}
+    events = {(e.version, e.action): e.reason for e in history(settings)}
     assert "a simulated day" in events[(blind_version, "rolled-back")]
     assert (good_version, "restored") in events
 

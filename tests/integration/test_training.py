@@ -12,8 +12,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.registry import champion_info
 from predmaint.models.tracking import alias_uri
+from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 
 
@@ -21,6 +21,7 @@ from predmaint.settings import Settings
 def runs(trained_home: Settings) -> dict[str, Any]:
     client = MlflowClient(trained_home.resolved_tracking_uri)
     experiment = client.get_experiment_by_name(trained_home.experiment_name)
+    assert experiment is not None, trained_home.experiment_name
     found = client.search_runs([experiment.experiment_id])
     return {run.data.tags["model_type"]: run for run in found}
 

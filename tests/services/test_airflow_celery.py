@@ -1,4 +1,5 @@
-"""The deployment's Airflow for real: CeleryExecutor, PostgreSQL metadata, Redis broker, one worker.
+"""The deployment's Airflow for real: CeleryExecutor, PostgreSQL metadata, Redis broker, one
+worker.
 
 ``docker-compose.yml`` runs Airflow 3 as separate services (API server, scheduler, DAG processor,
 Celery worker) around PostgreSQL and Redis. Here the same commands run as local processes with
@@ -28,11 +29,13 @@ import pytest
 from predmaint.features.job import build_features
 from predmaint.settings import Settings
 from predmaint.workflow import train_and_promote
-from tests.conftest import DAY, SHARED_DATA
-from tests.integration.test_airflow_dags import load_launcher
-from tests.services.conftest import Postgres, RedisNamespace, unique_name
-from tests.services.mlflow_server import settings_on_server, start_mlflow_server
-from tests.services.processes import Server, Servers, free_port, http_json
+from tests.support.airflow_api import AirflowApi
+from tests.support.airflow_launcher import load_launcher
+from tests.support.loopback import free_port
+from tests.support.mlflow_server import settings_on_server, start_mlflow_server
+from tests.support.processes import Server, Servers
+from tests.support.project import DAY, SHARED_DATA
+from tests.support.services import Postgres, RedisNamespace, unique_name
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -60,13 +63,7 @@ class CeleryAirflow:
     postgres: Postgres
     database: str
     queue: str
-    api_url: str
-    token: str = ""
-
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        status, answer = http_json(method, f"{self.api_url}{path}", body, token=self.token)
-        assert status < 300, f"{method} {path} answered {status}: {answer}"
-        return answer
+    api: AirflowApi
 
     def task_instances(self, run_id: str) -> list[dict[str, Any]]:
         """The run's task instances as the metadata database holds them, with the type of the
@@ -202,11 +199,10 @@ def celery_airflow(
         ],
         cwd=cwd,
     )
-    airflow = CeleryAirflow(servers, worker, postgres, database, queue, f"http://127.0.0.1:{port}")
+    api = AirflowApi(f"http://127.0.0.1:{port}")
+    airflow = CeleryAirflow(servers, worker, postgres, database, queue, api)
     servers.wait_for(
-        "waiting for the Airflow API server's health endpoint",
-        lambda: http_json("GET", f"{airflow.api_url}/api/v2/monitor/health", timeout=3)[0] == 200,
-        STARTUP_TIMEOUT_S,
+        "waiting for the Airflow API server's health endpoint", api.healthy, STARTUP_TIMEOUT_S
     )
     servers.wait_for(
         "waiting for the Celery worker to connect to Redis",
@@ -219,48 +215,26 @@ def celery_airflow(
 def test_the_batch_dag_runs_on_a_celery_worker_over_postgresql_and_redis(
     celery_airflow: CeleryAirflow, trained_on_server: Settings, redis_namespace: RedisNamespace
 ) -> None:
-    airflow, servers = celery_airflow, celery_airflow.servers
+    airflow, servers, api = celery_airflow, celery_airflow.servers, celery_airflow.api
     # given the deployment up, logged in as the spec's admin/admin, the batch DAG parsed
-    status, answer = http_json(
-        "POST",
-        f"{airflow.api_url}/auth/token",
-        {"username": "admin", "password": "admin"},
-    )
-    assert status in (200, 201), answer
-    airflow.token = answer["access_token"]
-    servers.wait_for(
-        f"waiting for the DAG processor to parse {DAG_ID}",
-        lambda: (
-            http_json("GET", f"{airflow.api_url}/api/v2/dags/{DAG_ID}", token=airflow.token)[0]
-            == 200
-        ),
-        STARTUP_TIMEOUT_S,
-    )
+    api.log_in()
+    api.wait_until_parsed(DAG_ID, servers.wait_for, STARTUP_TIMEOUT_S)
 
     # when the batch DAG is triggered for today and unpaused (the unpaused schedule's latest
     # interval is the same logical date, so there is exactly one run)
     today = datetime.now(UTC).date()
-    run_id = f"services-test-{today}"
-    airflow.api(
-        "POST",
-        f"/api/v2/dags/{DAG_ID}/dagRuns",
-        {"dag_run_id": run_id, "logical_date": f"{today}T00:00:00Z"},
-    )
-    airflow.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    run_id = api.trigger(DAG_ID, today, "services-test")
 
     # then the run succeeds within the bound
-    def finished() -> str | None:
-        state: str = airflow.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")["state"]
-        return state if state in {"success", "failed"} else None
-
-    state = servers.wait_for(f"waiting for run {run_id} to finish", finished, RUN_TIMEOUT_S, 2.0)
+    state = api.wait_until_finished(DAG_ID, run_id, servers.wait_for, RUN_TIMEOUT_S)
     tis = airflow.task_instances(run_id)
     assert state == "success", (
         f"run {run_id} {state}: {[(t['task_id'], t['state']) for t in tis]}\n{servers.report()}"
     )
 
-    # and every task ran through Celery: queued by the scheduler on this test's Celery queue, each with a Celery task id that the worker logged executing and that the result
-    # backend (PostgreSQL) recorded as a success
+    # and every task ran through Celery: queued by the scheduler on this test's Celery queue,
+    # each with a Celery task id that the worker logged executing and that the result backend
+    # (PostgreSQL) recorded as a success
     assert {t["task_id"] for t in tis} == BATCH_TASKS, tis
     assert all(t["state"] == "success" for t in tis), tis
     assert {t["queued_by"] for t in tis} == {"SchedulerJob"}, tis

@@ -1,4 +1,5 @@
-"""The deployment's MLflow server for real: PostgreSQL backend store, served artifacts, the API on top.
+"""The deployment's MLflow server for real: PostgreSQL backend store, served artifacts, the API
+on top.
 
 ``docker-compose.yml`` runs ``mlflow server`` on PostgreSQL with ``--serve-artifacts`` and points
 training and the API at it with ``MLFLOW_TRACKING_URI``. Here the same command runs as a local
@@ -21,10 +22,11 @@ from predmaint.features.job import build_features
 from predmaint.models.registry import history, rollback
 from predmaint.models.tracking import CHALLENGER, CHAMPION
 from predmaint.workflow import train_and_promote
-from tests.conftest import DAY
-from tests.services.conftest import Postgres
-from tests.services.mlflow_server import BIN, child_env, settings_on_server, start_mlflow_server
-from tests.services.processes import Servers, free_port, http_json
+from tests.support.loopback import free_port, http_json
+from tests.support.mlflow_server import BIN, child_env, settings_on_server, start_mlflow_server
+from tests.support.processes import Servers
+from tests.support.project import DAY
+from tests.support.services import Postgres
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -116,11 +118,11 @@ def test_training_registers_and_promotes_through_the_mlflow_server_and_the_api_s
     assert second.decision.action in {"promoted", "kept"}, second.decision
     assert "re-scored on the same test data" in second.decision.reason, second.decision
     events = history(settings)
-    assert [(e["version"], e["action"]) for e in events if e["action"] == "registered"] == [
+    assert [(e.version, e.action) for e in events if e.action == "registered"] == [
         ("1", "registered"),
         ("2", "registered"),
     ], events
-    decided = {(e["version"], e["action"]) for e in events}
+    decided = {(e.version, e.action) for e in events}
     if second.decision.action == "kept":
         assert {("1", "kept"), ("2", "challenger")} <= decided, events
         assert mlflow.get_model_version_by_alias(settings.model_name, CHALLENGER).version == "2"

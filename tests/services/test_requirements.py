@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.services.conftest import START_POSTGRES, START_REDIS, require_postgres, require_redis
-from tests.services.processes import free_port
+from tests.support.loopback import free_port
+from tests.support.services import START_POSTGRES, START_REDIS, require_postgres, require_redis
 
 pytestmark = pytest.mark.services
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -22,8 +23,8 @@ from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.data.columns import SENSOR_COLUMNS, TARGET
 from predmaint.features.transformer import PhysicsFeatures
 from predmaint.models.compiled import ONNX_RUNTIME, compile_pipeline
-from predmaint.models.registry import ChampionInfo
-from tests.conftest import make_settings
+from predmaint.models.versions import ModelVersion
+from tests.support.project import make_settings
 
 OVERSTRAIN = dict(SPEC_EXAMPLE, rotational_speed=1350, torque=65.0, tool_wear=230)
 
@@ -35,7 +36,7 @@ def served(raw_frame: pd.DataFrame) -> ServedModel:
     forest = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0, n_jobs=1)
     pipeline = Pipeline([("features", PhysicsFeatures()), ("model", forest)])
     pipeline.fit(x, raw_frame[TARGET].to_numpy(int))
-    info = ChampionInfo("m", "champion", "7", "run", "random_forest", 0.3, {"f1": 0.9}, "src", "t")
+    info = ModelVersion("m", "champion", "7", "run", "random_forest", 0.3, {"f1": 0.9}, "src", "t")
     scorer = compile_pipeline(pipeline)
     assert scorer.runtime == ONNX_RUNTIME
     return ServedModel(info, scorer, 0.3, "t")
@@ -56,7 +57,7 @@ def call(app: object, body: bytes, headers: dict[str, str] | None = None) -> htt
 
 @pytest.fixture
 def app_factory(served: ServedModel, tmp_path: Path) -> Callable[..., object]:
-    def build(**overrides: object) -> object:
+    def build(**overrides: Any) -> object:
         app = create_app(make_settings(tmp_path / "home", **overrides))
         app.state.holder.current = served
         return app

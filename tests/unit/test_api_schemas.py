@@ -1,4 +1,5 @@
-"""The request contract: rules read from SENSOR_RANGES, strict types, 422 texts that name the rule."""
+"""The request contract: rules read from SENSOR_RANGES, strict types, 422 texts that name the
+rule."""
 
 from __future__ import annotations
 

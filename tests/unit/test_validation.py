@@ -1,4 +1,5 @@
-"""Each validation rule: the bad row is quarantined with a reason naming the field; good rows go on."""
+"""Each validation rule: the bad row is quarantined with a reason naming the field; good rows
+go on."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def test_rule_quarantines_the_bad_row_and_keeps_the_rest(
     for word in words:
         assert word in reason, f"{word!r} not in {reason!r}"
     assert len(outcome.valid) == len(sample) - 1
-    assert outcome.report()["rows_quarantined"] == 1
+    assert outcome.report().rows_quarantined == 1
     # and the good rows are typed
     assert outcome.valid["torque"].dtype == "float64"
     assert outcome.valid["machine_failure"].dtype == "Int64"
@@ -58,6 +59,7 @@ def test_quarantine_file_keeps_original_values_and_reasons(sample: pd.DataFrame,
     sample.loc[4, "air_temperature"] = "25"
     outcome = validate_frame(sample, labelled_schema(), stage="raw")
     path = outcome.write_quarantine(tmp_path)
+    assert path is not None, "two bad rows make a quarantine file"
     written = pd.read_csv(path, dtype=str)
     assert written[ROW_COLUMN].tolist() == ["4", "5"]
     assert written["torque"].tolist()[0] == "abc"
@@ -84,10 +86,10 @@ def test_label_quirks_of_the_public_file_are_reported_not_quarantined(
     outcome = validate_frame(
         type_l, labelled_schema(), stage="raw", warning_schema=LABEL_CONSISTENCY
     )
-    warnings = outcome.report()["warnings"]
+    warnings = outcome.report().warnings
     assert outcome.quarantined.empty
     assert len(outcome.valid) == 6000
-    counts = {rule: w["count"] for rule, w in warnings.items()}
+    counts = {rule: w.count for rule, w in warnings.items()}
     assert counts == {
         "machine_failure is 1 but no failure mode (twf/hdf/pwf/osf/rnf) is set": 4,
         "a failure mode is set but machine_failure is 0": 12,

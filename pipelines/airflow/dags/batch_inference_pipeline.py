@@ -36,16 +36,9 @@ def batch_inference_pipeline() -> None:
     @task(multiple_outputs=False)
     def load_production_model() -> dict[str, Any]:
         """Load ``@champion`` once to prove it is usable, and pin its version for the whole run."""
-        from predmaint.inference.batch import load_model
+        from predmaint.models.loading import load_model
 
-        model = load_model(settings())
-        return {
-            "name": model.name,
-            "version": model.version,
-            "run_id": model.run_id,
-            "model_type": model.model_type,
-            "threshold": model.threshold,
-        }
+        return load_model(settings()).info.to_dict()
 
     @task
     def process_new_data() -> list[str]:
@@ -63,26 +56,27 @@ def batch_inference_pipeline() -> None:
     )
     def generate_predictions(path: str, model: dict[str, Any]) -> dict[str, Any]:
         """Validate and score one input file with the pinned version; write its part file."""
-        from predmaint.inference.batch import load_model, score_file
+        from predmaint.inference.batch import score_file
+        from predmaint.models.loading import load_model
+        from predmaint.models.versions import ModelVersion
 
         get_current_context()["input_file"] = Path(path).name  # type: ignore[typeddict-unknown-key]
-        config = settings()
-        return score_file(config, run_day(), Path(path), load_model(config, model["version"]))
+        config, pinned = settings(), ModelVersion(**model)
+        summary = score_file(config, run_day(), Path(path), load_model(config, pinned.version))
+        return summary.to_dict()
 
     @task(multiple_outputs=False)
     def inference_report(parts: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
         """Aggregate the day's files into ``report.json``; fail when no reading could be scored."""
         from predmaint.inference.batch import require_scored, write_report
+        from predmaint.inference.reports import FileSummary
+        from predmaint.models.versions import ModelVersion
 
         config, day = settings(), run_day()
-        report = write_report(config, day, list(parts), model["version"])
+        summaries = [FileSummary.from_dict(part) for part in parts]
+        report = write_report(config, day, summaries, ModelVersion(**model).version)
         require_scored(config, day, report)
-        keys = ("ds", "model_version", "inputs", "rows_in", "rows_scored", "rows_quarantined")
-        return {
-            **{key: report[key] for key in keys},
-            "risk_levels": report["risk_levels"],
-            "predicted_failures": report["predicted_failures"],
-        }
+        return report.summary()
 
     model = load_production_model()
     files = process_new_data()

@@ -35,19 +35,8 @@ def feature_engineering_pipeline() -> None:
         """Validate the raw AI4I file against the raw schema; keep the configured machine types."""
         from predmaint.features.job import validate_raw_data
 
-        report = validate_raw_data(settings(), run_day())
         # The full report (reasons, label warnings) is in quality_report.json; XCom gets counts.
-        keys = (
-            "ds",
-            "source",
-            "rows_in",
-            "rows_kept",
-            "rows_quarantined",
-            "quarantine_reasons",
-            "failure_rate",
-            "quarantine_path",
-        )
-        return {key: report.get(key) for key in keys}
+        return validate_raw_data(settings(), run_day()).summary()
 
     @task
     def extract_features() -> str:
@@ -63,13 +52,13 @@ def feature_engineering_pipeline() -> None:
 
         day = run_day()
         report = validate(settings(), day)
-        outlet_events[FEATURES].extra = {"ds": day.isoformat(), "path": report["features_path"]}
-        keys = ("ds", "features_path", "rows_valid", "rows_quarantined", "quarantine_path")
-        return {key: report.get(key) for key in keys}
+        outlet_events[FEATURES].extra = {"ds": day.isoformat(), "path": report.features_path}
+        return report.summary()
 
     @task
     def clean_old_files() -> list[str]:
-        """Remove partitions older than the retention setting (processed, quarantine, predictions)."""
+        """Remove partitions older than the retention setting (processed, quarantine,
+        predictions)."""
         from predmaint.features.job import clean_old_partitions
 
         return [str(path) for path in clean_old_partitions(settings(), run_day())]

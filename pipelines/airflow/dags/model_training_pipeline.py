@@ -1,4 +1,4 @@
-"""Weekly training: the newest validated features → Random Forest ∥ SVM → compare → register → promote.
+"""Weekly training: newest validated features → Random Forest ∥ SVM → compare → register → promote.
 
 validate_training_data → [train_random_forest, train_svm] → evaluate_models → register_models
 → promote_best_model → check_champion
@@ -45,7 +45,8 @@ def model_training_pipeline() -> None:
 
     @task(multiple_outputs=False, inlets=[FEATURES])
     def validate_training_data(*, inlet_events: Any = None) -> dict[str, Any]:
-        """Pick the newest features the feature DAG published up to this run's day; validate them."""
+        """Pick the newest features the feature DAG published up to this run's day; validate
+        them."""
         from predmaint.features.job import latest_features
         from predmaint.models.tracking import configure
         from predmaint.models.training import validate_training_data as validate
@@ -73,11 +74,11 @@ def model_training_pipeline() -> None:
                 day,
                 path,
             )
-        report = validate(config, path)
+        checked = validate(config, path)
         # Create the tracking store and experiment here, once: the two training tasks start
         # together, and two processes creating the same SQLite store race on its migrations.
         configure(config)
-        return report
+        return checked.to_dict()
 
     @task(multiple_outputs=False, execution_timeout=timedelta(hours=2))
     def train(kind: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +87,11 @@ def model_training_pipeline() -> None:
 
         from joblib.externals.loky import get_reusable_executor
 
-        from predmaint.models.training import train_model
+        from predmaint.models.training import TrainingData, train_model
 
+        path = Path(TrainingData(**data).path)
         try:
-            candidate = train_model(settings(), kind, Path(data["path"]), ds=run_day().isoformat())
+            candidate = train_model(settings(), kind, path, ds=run_day().isoformat())
         finally:
             # The grid search's worker processes stay alive for reuse and hold the task's output
             # pipes; Airflow's supervisor would wait for them (about a minute) to free the slot.
@@ -99,7 +101,7 @@ def model_training_pipeline() -> None:
     @task
     def evaluate_models(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rank the candidates by test F1 (the promotion criterion), with the metrics beside it."""
-        from predmaint.models.training import CandidateRun, compare_candidates
+        from predmaint.models.candidates import CandidateRun, compare_candidates
 
         ranking = compare_candidates([CandidateRun(**c) for c in candidates])
         for row in ranking:
@@ -109,8 +111,8 @@ def model_training_pipeline() -> None:
     @task(multiple_outputs=False)
     def register_models(candidates: list[dict[str, Any]]) -> dict[str, str]:
         """Register every candidate as a new version of the model; ``{run_id: version}``."""
+        from predmaint.models.candidates import CandidateRun
         from predmaint.models.registry import register
-        from predmaint.models.training import CandidateRun
 
         return register(settings(), [CandidateRun(**c) for c in candidates])
 
@@ -118,9 +120,10 @@ def model_training_pipeline() -> None:
     def promote_best_model(
         candidates: list[dict[str, Any]], versions: dict[str, str]
     ) -> dict[str, Any]:
-        """Move ``@champion`` to the best version if its F1 beats the champion's on the same data."""
+        """Move ``@champion`` to the best version if its F1 beats the champion's on the same
+        data."""
+        from predmaint.models.candidates import CandidateRun
         from predmaint.models.registry import promote
-        from predmaint.models.training import CandidateRun
 
         decision = promote(settings(), [CandidateRun(**c) for c in candidates], versions)
         log.info("%s: %s", decision.action, decision.reason)

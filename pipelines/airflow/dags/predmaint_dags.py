@@ -1,4 +1,4 @@
-"""What predmaint's three DAGs share: the features Asset, retry rules, and the run's settings and day.
+"""What predmaint's three DAGs share: the features Asset, retry rules, the run's settings and day.
 
 Kept apart from the DAG files so the three agree on one Asset and one retry policy. Nothing here
 touches the disk, the environment or MLflow at import time: the DAG processor imports this module
@@ -76,7 +76,7 @@ def settings() -> Settings:
 
 
 def run_day() -> date:
-    """The day this DAG run works on: its logical date (UTC), the partition every task reads and writes.
+    """The day this DAG run works on: its logical date (UTC), the partition its tasks use.
 
     Airflow 3 lets a manual run have no logical date; such a run works on the day it was
     triggered for (``run_after``), so "trigger now" scores today, like ``predmaint run``.

@@ -1,8 +1,9 @@
 """Dependencies as ``Annotated`` aliases: routes say what they need, tests can override it.
 
 The functions are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the
-thread pool, which would put two thread hops on every request. Everything comes from ``app.state`` (set once in :func:`predmaint.api.main.create_app`), so a
-dependency is an attribute read, never a registry call or a file read.
+thread pool, which would put two thread hops on every request. Everything comes from
+``app.state`` (set once in :func:`predmaint.api.main.create_app`), so a dependency is an attribute
+read, never a registry call or a file read.
 """
 
 from __future__ import annotations

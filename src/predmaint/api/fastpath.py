@@ -1,15 +1,15 @@
 """The single-reading route's fast path: a plain ASGI layer in front of FastAPI.
 
-On this machine a bare ASGI app answers a loopback POST in about 35 µs and FastAPI's generic
-request handling (middleware stack, routing, dependency solving, body parsing) adds about as
-much again, before any scoring. For ``POST /predict`` alone, when the request is the common,
-valid case, this layer does what the route would do in three steps: read the body, parse and
-validate it in one pydantic-core pass, and call the route's own endpoint with the model
-snapshot. Anything else goes to FastAPI unchanged (the body is replayed): an invalid body (so
-the 422 is FastAPI's, through the same handlers), a body not sent as JSON, no model loaded
-(503), a missing or wrong API key (401), the scikit-learn fallback (scored in a worker thread by the route), dependency
-overrides in tests. The route stays the contract and the documentation; this is only a shorter
-way to the same endpoint.
+FastAPI's generic request handling (middleware stack, routing, dependency solving, body parsing)
+costs about as much as a bare ASGI app's whole answer, before any scoring (measured by
+``bench/api_latency.py``; figures in docs/benchmarks.md). For ``POST /predict`` alone, when the
+request is the common, valid case, this layer does what the route would do in three steps: read
+the body, parse and validate it in one pydantic-core pass, and call the route's own endpoint with
+the model snapshot. Anything else goes to FastAPI unchanged (the body is replayed): an invalid
+body (so the 422 is FastAPI's, through the same handlers), a body not sent as JSON, no model
+loaded (503), a missing or wrong API key (401), the scikit-learn fallback (scored in a worker
+thread by the route), dependency overrides in tests. The route stays the contract and the
+documentation; this is only a shorter way to the same endpoint.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 class FastPredict:
-    """Serves valid ``POST <route.path>`` requests with the route's endpoint, skipping the framework."""
+    """Serves valid ``POST <route.path>`` requests with the route's endpoint, skipping the
+    framework."""
 
     def __init__(
         self,

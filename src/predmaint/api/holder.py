@@ -14,16 +14,16 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from predmaint.errors import ModelNotFoundError
-from predmaint.inference.batch import load_version
+from predmaint.clock import utc_now
+from predmaint.errors import TRAIN_HINT, ModelNotFoundError
 from predmaint.models.compiled import Scorer, compile_pipeline
-from predmaint.models.registry import ChampionInfo, champion_info
+from predmaint.models.loading import load_version
 from predmaint.models.tracking import CHAMPION, client
+from predmaint.models.versions import ModelVersion, champion_info, not_found
 from predmaint.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,27 +32,23 @@ REACHABLE = "reachable"
 _ABSENT_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True, slots=True)
 class ServedModel:
-    """One registered version, compiled, with the threshold its answers apply."""
+    """A registered version (its registry record), compiled, with the threshold its answers
+    apply (the loaded model's own, read once so the hot path does not ask the pyfunc)."""
 
-    info: ChampionInfo
+    info: ModelVersion
     scorer: Scorer
     threshold: float
     loaded_at: str
 
 
-def load_served(settings: Settings, info: ChampionInfo) -> ServedModel:
+def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
     """Load a registered version from MLflow and compile its pipeline (blocking, seconds)."""
     loaded = load_version(settings, info)
-    classifier = loaded.pyfunc.unwrap_python_model()
-    scorer = compile_pipeline(classifier.pipeline)
+    scorer = compile_pipeline(loaded.pyfunc.unwrap_python_model().pipeline)
     log.info("loaded %s v%s (%s)", info.name, info.version, scorer.detail)
-    return ServedModel(info, scorer, float(classifier.threshold), _now())
+    return ServedModel(info, scorer, loaded.threshold, utc_now().isoformat(timespec="seconds"))
 
 
 class ModelHolder:
@@ -67,8 +63,7 @@ class ModelHolder:
         self.registry_status = "not checked yet"
         self.last_check: str | None = None
         self.missing_reason = (
-            f"no '{CHAMPION}' version of {settings.model_name} loaded yet: train one with "
-            "`predmaint run` (or `make run`)"
+            f"no '{CHAMPION}' version of {settings.model_name} loaded yet: {TRAIN_HINT}"
         )
         self.reloads = 0
         self._task: asyncio.Task[None] | None = None
@@ -87,7 +82,7 @@ class ModelHolder:
         Returns True when a new model was swapped in. Never raises: failures are recorded and
         the model already loaded (if any) keeps answering.
         """
-        self.last_check = _now()
+        self.last_check = utc_now().isoformat(timespec="seconds")
         try:
             version = self._champion_version()
             current = self.current
@@ -99,11 +94,7 @@ class ModelHolder:
             cause = exc.__cause__ if isinstance(exc, ModelNotFoundError) else exc
             if getattr(cause, "error_code", None) in _ABSENT_CODES:
                 self.registry_status = REACHABLE
-                self.missing_reason = (
-                    f"no '{CHAMPION}' version of {self.settings.model_name} in "
-                    f"{self.settings.resolved_tracking_uri}: train one with `predmaint run` "
-                    "(or `make run`)"
-                )
+                self.missing_reason = str(not_found(self.settings, f"'{CHAMPION}' version"))
                 return False
             self._unreachable(cause or exc)
             return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
 from predmaint.data.columns import (
     AIR_TEMPERATURE,
@@ -22,6 +23,7 @@ from predmaint.data.columns import (
     TORQUE,
 )
 from predmaint.inference.risk import RiskLevel
+from predmaint.models.versions import ModelVersion
 
 #: The spec's curl example ("APIs de Inferência"): the body Swagger's "Try it out" starts from.
 SPEC_EXAMPLE: dict[str, int | float] = {
@@ -143,22 +145,21 @@ class Readiness(BaseModel):
     last_check: str | None = Field(description="UTC time of the last alias check.")
 
 
-class ModelInfo(BaseModel):
-    """The served model as the registry describes it, and how it is executed."""
+@dataclass(frozen=True)
+class ModelInfo(ModelVersion):
+    """The served model as the registry describes it, and how this replica executes it.
 
-    name: str
-    alias: str
-    version: str
-    run_id: str
-    model_type: str
-    threshold: float
-    metrics: dict[str, float] = Field(description="Test-split metrics logged at training.")
-    source: str
-    registered_at: str
+    The registry's fields are inherited from the one record of a registered version
+    (``predmaint.models.versions.ModelVersion``), so the answer cannot drift from it.
+    """
+
     loaded_at: str
-    runtime: Literal["onnxruntime", "sklearn"] = Field(
-        description="onnxruntime: compiled pipeline; sklearn: fallback (see runtime_detail)."
-    )
+    runtime: Annotated[
+        Literal["onnxruntime", "sklearn"],
+        Field(
+            description="onnxruntime: compiled pipeline; sklearn: fallback (see runtime_detail)."
+        ),
+    ]
     runtime_detail: str
     registry: str
     poll_interval_s: float

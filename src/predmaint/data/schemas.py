@@ -1,8 +1,10 @@
-"""pandera schemas, one per stage: raw readings, labelled training data, derived features.
+"""pandera schemas of the data stages: raw readings and labelled training data.
 
 They are the single source of truth for names, dtypes and physical ranges (the ranges come from
-:mod:`predmaint.data.columns`). Each check carries an ``error`` text that names the field and the
-rule, because that text is what lands in the quarantine file and the quality report.
+:mod:`predmaint.data.columns`); the derived features' schema is
+:mod:`predmaint.features.schema`, which owns those features and their bounds. Each check carries
+an ``error`` text that names the field and the rule, because that text is what lands in the
+quarantine file and the quality report.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from predmaint.data.columns import (
     SENSOR_RANGES,
     TARGET,
 )
-from predmaint.features.formulas import FEATURE_RANGES
 
 
-def _finite(name: str) -> pa.Check:
+def finite_check(name: str) -> pa.Check:
+    """A value is a finite number (pandera's range checks let NaN and infinity through)."""
     return pa.Check(
         lambda s: pd.Series(np.isfinite(s.to_numpy(dtype=float)), index=s.index),
         error=f"{name} must be a finite number",
@@ -35,7 +37,7 @@ def _sensor_column(name: str) -> pa.Column:
     return pa.Column(
         float,
         checks=[
-            _finite(name),
+            finite_check(name),
             pa.Check.in_range(
                 bounds.low,
                 bounds.high,
@@ -114,20 +116,3 @@ LABEL_CONSISTENCY = pa.DataFrameSchema(
     ],
     name="label_consistency",
 )
-
-
-def features_schema() -> pa.DataFrameSchema:
-    """The derived features: finite and within physically sensible bounds."""
-    columns = {
-        name: pa.Column(
-            float,
-            checks=[
-                _finite(name),
-                pa.Check.in_range(low, high, error=f"{name} must be in [{low:g}, {high:g}]"),
-            ],
-            nullable=False,
-            coerce=True,
-        )
-        for name, (low, high) in FEATURE_RANGES.items()
-    }
-    return pa.DataFrameSchema(columns, name="features", coerce=True, strict=False)

@@ -9,7 +9,7 @@ quarantined row carries the list of rules it broke.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,33 @@ _BUILTIN_RULES = {
 }
 
 
+@dataclass(frozen=True)
+class RuleWarning:
+    """A rule that flagged rows without quarantining them: how many, and the first row ids."""
+
+    count: int
+    rows: list[Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationReport:
+    """JSON-ready summary of one validation: good and bad rows, reasons, and warnings.
+
+    Jobs extend it with their own fields (the feature job's quality and feature reports), so every
+    report on disk starts with the same counts under the same names.
+    """
+
+    stage: str
+    rows_in: int
+    rows_valid: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int]
+    warnings: dict[str, RuleWarning]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class ValidationOutcome:
     """The result of validating one input against one schema."""
@@ -45,18 +72,16 @@ class ValidationOutcome:
             counts.update(str(reasons).split("; "))
         return dict(counts.most_common())
 
-    def report(self) -> dict[str, Any]:
-        """JSON-ready summary: counts of good and bad rows, reasons, and warnings."""
-        return {
-            "stage": self.stage,
-            "rows_in": len(self.valid) + len(self.quarantined),
-            "rows_valid": len(self.valid),
-            "rows_quarantined": len(self.quarantined),
-            "quarantine_reasons": self.reason_counts,
-            "warnings": {
-                rule: {"count": len(ids), "rows": ids[:50]} for rule, ids in self.warnings.items()
-            },
-        }
+    def report(self) -> ValidationReport:
+        """Counts of good and bad rows, reasons, and warnings (the first 50 row ids of each)."""
+        return ValidationReport(
+            stage=self.stage,
+            rows_in=len(self.valid) + len(self.quarantined),
+            rows_valid=len(self.valid),
+            rows_quarantined=len(self.quarantined),
+            quarantine_reasons=self.reason_counts,
+            warnings={rule: RuleWarning(len(ids), ids[:50]) for rule, ids in self.warnings.items()},
+        )
 
     def write_quarantine(self, folder: Path) -> Path | None:
         """Write the quarantined rows (original values + reasons) to ``folder/<stage>.csv``."""
@@ -69,8 +94,8 @@ def _describe(case: pd.Series) -> str:
     column = case["column"]
     check = str(case["check"])
     if check.startswith("coerce_dtype") or check.startswith("dtype"):
-        rule = f"not a valid {check.split('(', 1)[-1].rstrip(')').strip(chr(39))} (got {case['failure_case']!r})"
-        return f"{column}: {rule}"
+        dtype = check.split("(", 1)[-1].rstrip(")").strip("'")
+        return f"{column}: not a valid {dtype} (got {case['failure_case']!r})"
     rule = _BUILTIN_RULES.get(check, check)
     return rule if rule.startswith(str(column)) or pd.isna(column) else f"{column}: {rule}"
 

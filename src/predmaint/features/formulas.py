@@ -6,8 +6,6 @@ inside the scikit-learn transformer, on a pandas frame, and (mirrored in ONNX) i
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -23,16 +21,6 @@ DERIVED_FEATURES: tuple[str, ...] = (
     "overstrain",  # tool_wear * torque [min·Nm] (OSF above 11,000 for type L)
 )
 MODEL_FEATURES: tuple[str, ...] = (*SENSOR_COLUMNS, *DERIVED_FEATURES)
-
-#: Sanity bounds of each derived feature over readings that pass the sensor ranges.
-FEATURE_RANGES: dict[str, tuple[float, float]] = {
-    "temp_difference": (-100.0, 130.0),
-    "estimated_power": (0.0, 200.0 * 6000.0 * 2 * math.pi / 60),
-    "mechanical_stress": (0.0, 1e7),
-    "thermal_efficiency": (0.5, 2.0),
-    "wear_per_operation": (0.0, 1e7),
-    "overstrain": (0.0, 400.0 * 200.0),
-}
 
 
 def derive(sensors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

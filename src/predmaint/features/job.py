@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from predmaint.data.acquire import AcquiredData, acquire, read_ai4i
-from predmaint.data.schemas import LABEL_CONSISTENCY, features_schema, labelled_schema
+from predmaint.data.schemas import LABEL_CONSISTENCY, labelled_schema
 from predmaint.data.validation import validate_frame
 from predmaint.errors import DataValidationError
 from predmaint.features.formulas import DERIVED_FEATURES, add_features
+from predmaint.features.reports import FeatureReport, QualityReport
+from predmaint.features.schema import features_schema
 from predmaint.settings import Settings
 from predmaint.storage import (
     clean_partitions,
@@ -34,12 +35,12 @@ FEATURE_REPORT = "feature_report.json"
 
 @dataclass(frozen=True)
 class FeatureJobResult:
-    """What the feature job produced for one day (small enough for XCom as a dict)."""
+    """What the feature job produced for one day."""
 
     ds: date
     features_path: Path
-    quality_report: dict[str, Any]
-    feature_report: dict[str, Any]
+    quality_report: QualityReport
+    feature_report: FeatureReport
     removed_partitions: list[Path]
 
 
@@ -53,7 +54,7 @@ def quarantine_partition(settings: Settings, ds: date) -> Path:
 
 def validate_raw_data(
     settings: Settings, ds: date, acquired: AcquiredData | None = None
-) -> dict[str, Any]:
+) -> QualityReport:
     """Validate the raw AI4I file, keep the configured machine types, write the quality report.
 
     Bad rows go to ``quarantine/ds=…/raw.csv`` with their reasons; the good rows of the kept
@@ -68,20 +69,18 @@ def validate_raw_data(
     )
     quarantine_path = outcome.write_quarantine(quarantine_partition(settings, ds))
     kept = outcome.valid[outcome.valid["type"].isin(settings.machine_types)]
-    report = outcome.report()
-    report.update(
-        {
-            "ds": ds.isoformat(),
-            "source": acquired.source,
-            "source_path": str(acquired.path),
-            "source_sha256": acquired.sha256,
-            "source_notes": acquired.notes,
-            "machine_types": settings.machine_types,
-            "rows_kept": len(kept),
-            "rows_other_types": len(outcome.valid) - len(kept),
-            "failure_rate": round(float(kept["machine_failure"].mean()), 6) if len(kept) else None,
-            "quarantine_path": str(quarantine_path) if quarantine_path else None,
-        }
+    report = QualityReport(
+        **vars(outcome.report()),
+        ds=ds.isoformat(),
+        source=acquired.source,
+        source_path=str(acquired.path),
+        source_sha256=acquired.sha256,
+        source_notes=acquired.notes,
+        machine_types=settings.machine_types,
+        rows_kept=len(kept),
+        rows_other_types=len(outcome.valid) - len(kept),
+        failure_rate=round(float(kept["machine_failure"].mean()), 6) if len(kept) else None,
+        quarantine_path=str(quarantine_path) if quarantine_path else None,
     )
     if kept.empty:
         raise DataValidationError(
@@ -91,7 +90,7 @@ def validate_raw_data(
         )
     out = processed_partition(settings, ds)
     write_parquet_atomic(kept, out / VALIDATED_FILE)
-    write_json_atomic(out / QUALITY_REPORT, report)
+    write_json_atomic(out / QUALITY_REPORT, report.to_dict())
     return report
 
 
@@ -104,7 +103,7 @@ def extract_features(settings: Settings, ds: date) -> Path:
     return write_parquet_atomic(add_features(pd.read_parquet(source)), folder / FEATURES_FILE)
 
 
-def validate_features(settings: Settings, ds: date) -> dict[str, Any]:
+def validate_features(settings: Settings, ds: date) -> FeatureReport:
     """Check the derived features; quarantine bad rows and keep the good ones in place.
 
     Writes ``feature_report.json``: counts, reasons, and per-feature summary statistics.
@@ -121,19 +120,17 @@ def validate_features(settings: Settings, ds: date) -> dict[str, Any]:
     if not outcome.quarantined.empty:
         write_parquet_atomic(outcome.valid, path)
     stats = outcome.valid[list(DERIVED_FEATURES)].describe().T
-    report = outcome.report()
-    report.update(
-        {
-            "ds": ds.isoformat(),
-            "features_path": str(path),
-            "quarantine_path": str(quarantine_path) if quarantine_path else None,
-            "statistics": {
-                name: {k: round(float(v), 6) for k, v in row.items()}
-                for name, row in stats.iterrows()
-            },
-        }
+    report = FeatureReport(
+        **vars(outcome.report()),
+        ds=ds.isoformat(),
+        features_path=str(path),
+        quarantine_path=str(quarantine_path) if quarantine_path else None,
+        statistics={
+            str(name): {str(k): round(float(v), 6) for k, v in row.items()}
+            for name, row in stats.iterrows()
+        },
     )
-    write_json_atomic(processed_partition(settings, ds) / FEATURE_REPORT, report)
+    write_json_atomic(processed_partition(settings, ds) / FEATURE_REPORT, report.to_dict())
     return report
 
 

@@ -9,23 +9,20 @@ atomically, so re-running a day replaces that day only.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from predmaint.clock import utc_now
 from predmaint.data.acquire import read_ai4i
-from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.data.schemas import readings_schema
 from predmaint.data.simulate import simulate_readings
 from predmaint.data.validation import REASON_COLUMN, ROW_COLUMN, ValidationOutcome, validate_frame
 from predmaint.errors import DataValidationError
+from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RISK_LEVELS, assess_many
-from predmaint.models.registry import ChampionInfo, champion_info
-from predmaint.models.tracking import CHAMPION, version_uri
+from predmaint.models.loading import LoadedModel, load_model
 from predmaint.settings import Settings
 from predmaint.storage import (
     partition_dir,
@@ -38,37 +35,6 @@ INPUT_SUFFIXES = (".csv", ".parquet")
 REPORT_FILE = "report.json"
 PART_PREFIX = "part-"
 SIMULATED_FILE = "simulated.parquet"
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A registered version, loaded once, with what the outputs need to cite."""
-
-    name: str
-    version: str
-    run_id: str
-    model_type: str
-    threshold: float
-    pyfunc: Any
-
-    def failure_probability(self, sensors: pd.DataFrame) -> np.ndarray:
-        output = self.pyfunc.predict(sensors[list(SENSOR_COLUMNS)])
-        return np.asarray(output["failure_probability"], dtype=np.float64)
-
-
-def load_model(settings: Settings, version: str | None = None) -> LoadedModel:
-    """Load the champion, or a pinned version so that every file of a day uses the same one."""
-    return load_version(settings, champion_info(settings, CHAMPION, version))
-
-
-def load_version(settings: Settings, info: ChampionInfo) -> LoadedModel:
-    """Load the registered version ``info`` describes (its registry entry is already fetched)."""
-    import mlflow.pyfunc
-
-    pyfunc = mlflow.pyfunc.load_model(version_uri(settings, info.version))
-    return LoadedModel(
-        settings.model_name, info.version, info.run_id, info.model_type, info.threshold, pyfunc
-    )
 
 
 def inference_partition(settings: Settings, ds: date) -> Path:
@@ -143,15 +109,15 @@ def score_frame(settings: Settings, frame: pd.DataFrame, model: LoadedModel) -> 
     assessed = assess_many(model.failure_probability(frame), model.threshold, settings.language)
     for column, values in assessed.items():
         scored[column] = values
-    scored["model_name"] = model.name
-    scored["model_version"] = model.version
-    scored["scored_at"] = datetime.now(UTC).isoformat()
+    scored["model_name"] = model.info.name
+    scored["model_version"] = model.info.version
+    scored["scored_at"] = utc_now().isoformat()
     return scored
 
 
 def score_file(
     settings: Settings, ds: date, path: Path, model: LoadedModel, out_dir: Path | None = None
-) -> dict[str, Any]:
+) -> FileSummary:
     """Validate and score one input file; write its part file and its quarantine.
 
     Returns a small summary (XCom-sized) that :func:`write_report` aggregates.
@@ -170,81 +136,83 @@ def score_file(
     alert_columns = [
         c for c in ("udi", "product_id", "failure_probability", "risk_level") if c in alerts
     ]
-    return {
-        "input": str(path),
-        "output": part.name if not scored.empty else None,
-        "rows_in": len(outcome.valid) + len(outcome.quarantined),
-        "rows_scored": len(scored),
-        "rows_quarantined": len(outcome.quarantined),
-        "quarantine_reasons": outcome.reason_counts,
-        "quarantine_path": str(quarantine) if quarantine else None,
-        "risk_levels": dict(Counter(scored["risk_level"])) if not scored.empty else {},
-        "alerts": alerts[alert_columns].head(100).to_dict("records"),
-        "model_version": model.version,
-    }
+    return FileSummary(
+        input=str(path),
+        output=part.name if not scored.empty else None,
+        rows_in=len(outcome.valid) + len(outcome.quarantined),
+        rows_scored=len(scored),
+        rows_quarantined=len(outcome.quarantined),
+        quarantine_reasons=outcome.reason_counts,
+        quarantine_path=str(quarantine) if quarantine else None,
+        risk_levels=dict(Counter(scored["risk_level"])) if not scored.empty else {},
+        alerts=[
+            {str(k): v for k, v in row.items()}
+            for row in alerts[alert_columns].head(100).to_dict("records")
+        ],
+        model_version=model.info.version,
+    )
 
 
 def write_report(
     settings: Settings,
     ds: date,
-    parts: list[dict[str, Any]],
+    parts: list[FileSummary],
     model_version: str,
     out_dir: Path | None = None,
-) -> dict[str, Any]:
+) -> BatchReport:
     """Aggregate the parts of a day into ``report.json``; drop part files of vanished inputs."""
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
-    expected = {p["output"] for p in parts if p["output"]}
+    expected = {p.output for p in parts if p.output}
     for stale in out_dir.glob(f"{PART_PREFIX}*.parquet"):
         if stale.name not in expected:
             stale.unlink()
     levels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for part in parts:
-        levels.update(part["risk_levels"])
-        reasons.update(part["quarantine_reasons"])
-    rows_scored = sum(p["rows_scored"] for p in parts)
-    report = {
-        "ds": ds.isoformat(),
-        "model_name": settings.model_name,
-        "model_version": model_version,
-        "inputs": len(parts),
-        # True when no plant file arrived and the day was simulated: say so, never pass it off.
-        "simulated": any(Path(p["input"]).name == SIMULATED_FILE for p in parts),
-        "rows_in": sum(p["rows_in"] for p in parts),
-        "rows_scored": rows_scored,
-        "rows_quarantined": sum(p["rows_quarantined"] for p in parts),
-        "risk_levels": {level: levels.get(level, 0) for level in RISK_LEVELS},
-        "predicted_failures": levels.get("Alto", 0) + levels.get("Crítico", 0),
-        "alerts": [alert for p in parts for alert in p["alerts"]][:200],
-        "quality": {"quarantine_reasons": dict(reasons.most_common())},
-        "files": parts,
-        "written_at": datetime.now(UTC).isoformat(),
-    }
-    write_json_atomic(out_dir / REPORT_FILE, report)
+        levels.update(part.risk_levels)
+        reasons.update(part.quarantine_reasons)
+    report = BatchReport(
+        ds=ds.isoformat(),
+        model_name=settings.model_name,
+        model_version=model_version,
+        inputs=len(parts),
+        simulated=any(Path(p.input).name == SIMULATED_FILE for p in parts),
+        rows_in=sum(p.rows_in for p in parts),
+        rows_scored=sum(p.rows_scored for p in parts),
+        rows_quarantined=sum(p.rows_quarantined for p in parts),
+        risk_levels={level: levels.get(level, 0) for level in RISK_LEVELS},
+        predicted_failures=levels.get("Alto", 0) + levels.get("Crítico", 0),
+        alerts=[alert for p in parts for alert in p.alerts][:200],
+        quality=BatchQuality(dict(reasons.most_common())),
+        files=list(parts),
+        written_at=utc_now().isoformat(),
+        # Where the day's partition is published (``out_dir`` may be a staging folder).
+        predictions_dir=str(partition_dir(settings.predictions_dir, ds)),
+    )
+    write_json_atomic(out_dir / REPORT_FILE, report.to_dict())
     return report
 
 
-def require_scored(settings: Settings, ds: date, report: dict[str, Any]) -> None:
+def require_scored(settings: Settings, ds: date, report: BatchReport) -> None:
     """Fail a day in which no reading could be scored: an empty report would pass for a quiet day.
 
     The message names the rules the readings broke and the day's quarantine folder.
     """
-    if report["rows_scored"] > 0:
+    if report.rows_scored > 0:
         return
     raise DataValidationError(
-        f"no valid reading to score for {ds} in {report['inputs']} input file(s)",
+        f"no valid reading to score for {ds} in {report.inputs} input file(s)",
         partition_dir(settings.quarantine_dir, ds),
-        report["quality"]["quarantine_reasons"],
+        report.quality.quarantine_reasons,
     )
 
 
-def run_batch(settings: Settings, ds: date, rows: int | None = None) -> dict[str, Any]:
+def run_batch(settings: Settings, ds: date, rows: int | None = None) -> BatchReport:
     """Score a whole day with the champion and swap the day's predictions in atomically."""
     inputs = ensure_inputs(settings, ds, rows)
     model = load_model(settings)
     with replace_partition(settings.predictions_dir, ds) as staging:
         parts = [score_file(settings, ds, path, model, staging) for path in inputs]
-        report = write_report(settings, ds, parts, model.version, staging)
+        report = write_report(settings, ds, parts, model.info.version, staging)
     require_scored(settings, ds, report)
-    report["predictions_dir"] = str(partition_dir(settings.predictions_dir, ds))
     return report

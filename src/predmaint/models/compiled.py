@@ -1,11 +1,12 @@
 """The champion compiled once at load: ONNX Runtime, feature step included, sklearn as fallback.
 
-scikit-learn spends milliseconds validating and dispatching one row through a 100-tree forest;
-ONNX Runtime scores the same row in microseconds. The whole pipeline is converted with skl2onnx,
-including :class:`PhysicsFeatures` (a custom converter below, same operations in the same order
-as :func:`predmaint.features.formulas.derive`, in float64), so the API takes the five raw sensor
-values exactly as training did. A compiled model is only used after it reproduced the pipeline
-on a probe set; otherwise the pipeline itself is served and :attr:`Scorer.detail` says why.
+scikit-learn spends milliseconds validating and dispatching one row through a forest; ONNX
+Runtime scores the same row in microseconds (figures in docs/benchmarks.md). The whole pipeline
+is converted with skl2onnx, including :class:`PhysicsFeatures` (a custom converter below, same
+operations in the same order as :func:`predmaint.features.formulas.derive`, in float64), so the
+API takes the five raw sensor values exactly as training did. A compiled model is only used
+after it reproduced the pipeline on a probe set; otherwise the pipeline itself is served and
+:attr:`Scorer.detail` says why.
 """
 
 from __future__ import annotations
@@ -93,17 +94,15 @@ class OnnxScorer:
         self._column = column
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self._outputs = [self._session.get_outputs()[1].name]  # (label, probabilities)
-        # The binding's own run: the Python wrapper re-checks inputs on every call (~3 µs).
-        self._run = self._session._sess.run
 
     def probability(self, sensors: FloatArray) -> FloatArray:
         batch = np.ascontiguousarray(sensors, dtype=np.float64)
-        proba = self._run(self._outputs, {_INPUT: batch}, None)[0]
+        proba = self._session.run(self._outputs, {_INPUT: batch})[0]
         return np.asarray(proba[:, self._column], dtype=np.float64)
 
     def probability_one(self, values: Sequence[float]) -> float:
         row = np.array([values], dtype=np.float64)
-        return float(self._run(self._outputs, {_INPUT: row}, None)[0][0, self._column])
+        return float(self._session.run(self._outputs, {_INPUT: row})[0][0, self._column])
 
 
 # --- the feature step as ONNX -----------------------------------------------------------------

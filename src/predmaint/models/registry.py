@@ -2,7 +2,8 @@
 
 Aliases, not the deprecated stages: ``champion`` (served), ``challenger`` (best non-champion of
 the last round), ``previous-champion`` (what a rollback returns to). Every decision is written on
-the versions it concerns as an ``event.<UTC time>`` tag, so the registry itself is the audit log.
+the versions it concerns as an ``event.<UTC time>`` tag (its value holds the action, the reason
+and the ISO time), so the registry itself is the audit log.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import mlflow
 import numpy as np
@@ -21,28 +22,46 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from predmaint.clock import utc_now
 from predmaint.data.columns import SENSOR_COLUMNS, TARGET
-from predmaint.errors import ModelNotFoundError, PredmaintError
+from predmaint.errors import TRAIN_HINT, ModelNotFoundError, PredmaintError
+from predmaint.models.candidates import TEST_SPLIT_ARTIFACT, CandidateRun, rank
 from predmaint.models.evaluation import classification_metrics
+from predmaint.models.loading import load_pyfunc
 from predmaint.models.tracking import (
     CHALLENGER,
     CHAMPION,
     PREVIOUS_CHAMPION,
     client,
-    version_uri,
 )
-from predmaint.models.training import TEST_SPLIT_ARTIFACT, CandidateRun
+from predmaint.models.versions import METRIC_TAGS
 from predmaint.settings import Settings
 
 EVENT_PREFIX = "event."
-_METRIC_TAGS = ("f1", "precision", "recall", "roc_auc", "pr_auc", "accuracy")
+#: The tag key's time form (tag keys may not hold ':'); the event's value holds ISO 8601 time.
+_KEY_TIME = "%Y-%m-%dT%H-%M-%S.%fZ"
+
+#: What a promotion, rollback or check did (the outcome of one call).
+DecisionAction = Literal["promoted", "kept", "rolled-back", "none", "alert"]
+#: What the history records on one version.
+EventAction = Literal[
+    "registered",
+    "promoted",
+    "demoted",
+    "kept",
+    "challenger",
+    "restored",
+    "rolled-back",
+    "checked-ok",
+    "degraded",
+]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
     """What a promotion or rollback did and why (plain data for CLI, XCom and history)."""
 
-    action: str
+    action: DecisionAction
     reason: str
     champion_version: str | None
     previous_champion_version: str | None = None
@@ -53,16 +72,30 @@ class Decision:
         return asdict(self)
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One recorded event on one version, with the version's type, test F1 and current aliases."""
+
+    time: datetime
+    version: str
+    model_type: str
+    test_f1: float
+    aliases: list[str]
+    action: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "time": self.time.isoformat()}
 
 
-def _record(mlflow_client: MlflowClient, name: str, version: str, action: str, reason: str) -> None:
+def _record(
+    mlflow_client: MlflowClient, name: str, version: str, action: EventAction, reason: str
+) -> None:
     """Append an event to a version's history (one tag per event, keyed by time)."""
-    key = f"{EVENT_PREFIX}{_now().replace(':', '-')}"
-    mlflow_client.set_model_version_tag(
-        name, version, key, json.dumps({"action": action, "reason": reason})
-    )
+    now = utc_now()
+    key = f"{EVENT_PREFIX}{now.strftime(_KEY_TIME)}"
+    event = {"action": action, "reason": reason, "time": now.isoformat()}
+    mlflow_client.set_model_version_tag(name, version, key, json.dumps(event))
     mlflow_client.set_model_version_tag(name, version, "last_decision", action)
     mlflow_client.set_model_version_tag(name, version, "last_decision_reason", reason)
 
@@ -92,7 +125,7 @@ def register(settings: Settings, candidates: list[CandidateRun]) -> dict[str, st
             "threshold": repr(candidate.threshold),
             **{
                 name: repr(candidate.metrics[name])
-                for name in _METRIC_TAGS
+                for name in METRIC_TAGS
                 if name in candidate.metrics
             },
         }
@@ -103,7 +136,8 @@ def register(settings: Settings, candidates: list[CandidateRun]) -> dict[str, st
             settings.model_name,
             version,
             "registered",
-            f"trained as {candidate.kind} in run {candidate.run_id}; test F1 {candidate.metrics['f1']:.4f}",
+            f"trained as {candidate.kind} in run {candidate.run_id}; "
+            f"test F1 {candidate.metrics['f1']:.4f}",
         )
         versions[candidate.run_id] = version
     return versions
@@ -116,7 +150,7 @@ def _test_split(mlflow_client: MlflowClient, run_id: str) -> pd.DataFrame:
 
 def score_version(settings: Settings, version: str, data: pd.DataFrame) -> dict[str, float]:
     """Metrics of a registered version on labelled data (its own threshold applied)."""
-    model = mlflow.pyfunc.load_model(version_uri(settings, version))
+    model = load_pyfunc(settings, version)
     output = model.predict(data[list(SENSOR_COLUMNS)])
     threshold = float(model.unwrap_python_model().threshold)
     return classification_metrics(
@@ -138,7 +172,7 @@ def promote(
         raise PredmaintError("no candidate to promote: train models first")
     mlflow_client = client(settings)
     name = settings.model_name
-    ranked = sorted(candidates, key=lambda c: c.metrics["f1"], reverse=True)
+    ranked = rank(candidates)
     best = ranked[0]
     best_version = versions[best.run_id]
     best_f1 = best.metrics["f1"]
@@ -153,15 +187,15 @@ def promote(
     elif current == best_version:
         promoted, reason = False, f"v{best_version} is already champion"
     else:
-        champion_f1 = score_version(settings, current, _test_split(mlflow_client, best.run_id))[
-            "f1"
-        ]
+        test_split = _test_split(mlflow_client, best.run_id)
+        champion_f1 = score_version(settings, current, test_split)["f1"]
         scores[f"champion_v{current}_f1_rescored"] = champion_f1
         promoted = best_f1 > champion_f1 + settings.promotion_margin
         comparison = ">" if promoted else "<="
         reason = (
-            f"v{best_version} ({best.kind}) test F1 {best_f1:.4f} {comparison} champion v{current} "
-            f"F1 {champion_f1:.4f} re-scored on the same test data + margin {settings.promotion_margin:g}"
+            f"v{best_version} ({best.kind}) test F1 {best_f1:.4f} {comparison} champion "
+            f"v{current} F1 {champion_f1:.4f} re-scored on the same test data "
+            f"+ margin {settings.promotion_margin:g}"
         )
 
     previous = None
@@ -229,7 +263,8 @@ def rollback(
 
 
 def check_champion(settings: Settings, data: pd.DataFrame, source: str = "fresh data") -> Decision:
-    """Score the champion on fresh labelled data; roll back if it degraded and the previous does better.
+    """Score the champion on fresh labelled data; roll back if it degraded and the previous
+    champion does better.
 
     Degraded means F1 below the champion's registered test F1 minus ``rollback_tolerance``.
     """
@@ -237,91 +272,43 @@ def check_champion(settings: Settings, data: pd.DataFrame, source: str = "fresh 
     name = settings.model_name
     current = _alias_version(mlflow_client, name, CHAMPION)
     if current is None:
-        raise ModelNotFoundError(
-            f"{name} has no champion: run `predmaint run` or `predmaint train`"
-        )
+        raise ModelNotFoundError(f"{name} has no champion: {TRAIN_HINT}")
     registered = float(mlflow_client.get_model_version(name, current).tags["f1"])
     now = score_version(settings, current, data)["f1"]
-    floor = registered - settings.rollback_tolerance
+    healthy = now >= registered - settings.rollback_tolerance
     scores = {f"champion_v{current}_f1": now, f"champion_v{current}_registered_f1": registered}
-    if now >= floor:
-        reason = (
-            f"champion v{current} F1 {now:.4f} on {source} >= registered {registered:.4f} "
-            f"- tolerance {settings.rollback_tolerance:g}"
-        )
-        _record(mlflow_client, name, current, "checked-ok", reason)
-        return Decision("none", reason, current, scores=scores)
-    previous = _alias_version(mlflow_client, name, PREVIOUS_CHAMPION)
-    degraded = (
-        f"champion v{current} F1 {now:.4f} on {source} < registered {registered:.4f} "
-        f"- tolerance {settings.rollback_tolerance:g}"
+    verdict = (
+        f"champion v{current} F1 {now:.4f} on {source} {'>=' if healthy else '<'} registered "
+        f"{registered:.4f} - tolerance {settings.rollback_tolerance:g}"
     )
+    if healthy:
+        _record(mlflow_client, name, current, "checked-ok", verdict)
+        return Decision("none", verdict, current, scores=scores)
+    previous = _alias_version(mlflow_client, name, PREVIOUS_CHAMPION)
     if previous is None:
-        reason = f"{degraded}; no previous champion to roll back to: retrain"
+        reason = f"{verdict}; no previous champion to roll back to: retrain"
         _record(mlflow_client, name, current, "degraded", reason)
         return Decision("alert", reason, current, scores=scores)
     previous_f1 = score_version(settings, previous, data)["f1"]
     scores[f"previous_v{previous}_f1"] = previous_f1
     if previous_f1 > now:
         decision = rollback(
-            settings, previous, f"{degraded}; previous champion v{previous} F1 {previous_f1:.4f}"
+            settings, previous, f"{verdict}; previous champion v{previous} F1 {previous_f1:.4f}"
         )
-        decision.scores = scores
-        return decision
-    reason = f"{degraded}; previous champion v{previous} is no better ({previous_f1:.4f}): retrain"
+        return replace(decision, scores=scores)
+    reason = f"{verdict}; previous champion v{previous} is no better ({previous_f1:.4f}): retrain"
     _record(mlflow_client, name, current, "degraded", reason)
     return Decision("alert", reason, current, scores=scores)
 
 
-@dataclass(frozen=True)
-class ChampionInfo:
-    """What the API's ``/model`` and ``predmaint model info`` show."""
-
-    name: str
-    alias: str
-    version: str
-    run_id: str
-    model_type: str
-    threshold: float
-    metrics: dict[str, float]
-    source: str
-    registered_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def _event_time(key: str, event: dict[str, Any]) -> datetime:
+    """The event's time: its ISO value, or (events recorded before it had one) its tag key."""
+    if "time" in event:
+        return datetime.fromisoformat(event["time"])
+    return datetime.strptime(key[len(EVENT_PREFIX) :], _KEY_TIME).replace(tzinfo=UTC)
 
 
-def champion_info(
-    settings: Settings, alias: str = CHAMPION, version: str | None = None
-) -> ChampionInfo:
-    """A registered version (by alias, or pinned by number) with its type, threshold, metrics."""
-    mlflow_client = client(settings)
-    try:
-        if version is not None:
-            mv = mlflow_client.get_model_version(settings.model_name, version)
-        else:
-            mv = mlflow_client.get_model_version_by_alias(settings.model_name, alias)
-    except MlflowException as exc:
-        wanted = f"version {version}" if version is not None else f"'{alias}' version"
-        raise ModelNotFoundError(
-            f"no {wanted} of {settings.model_name} in {settings.resolved_tracking_uri}: "
-            "train one with `predmaint run` (or `make run`)"
-        ) from exc
-    tags = mv.tags
-    return ChampionInfo(
-        name=settings.model_name,
-        alias=alias if version is None else "",
-        version=str(mv.version),
-        run_id=str(mv.run_id or tags.get("run_id", "")),
-        model_type=tags.get("model_type", "unknown"),
-        threshold=float(tags.get("threshold", "nan")),
-        metrics={k: float(tags[k]) for k in _METRIC_TAGS if k in tags},
-        source=str(mv.source),
-        registered_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC).isoformat(),
-    )
-
-
-def history(settings: Settings) -> list[dict[str, Any]]:
+def history(settings: Settings) -> list[HistoryEvent]:
     """Every recorded event across versions, oldest first, with current aliases."""
     mlflow_client = client(settings)
     name = settings.model_name
@@ -338,16 +325,17 @@ def history(settings: Settings) -> list[dict[str, Any]]:
             if key.startswith(EVENT_PREFIX):
                 event = json.loads(value)
                 events.append(
-                    {
-                        "time": key[len(EVENT_PREFIX) :],
-                        "version": str(mv.version),
-                        "model_type": mv.tags.get("model_type", ""),
-                        "test_f1": float(mv.tags["f1"]) if "f1" in mv.tags else float("nan"),
-                        "aliases": sorted(aliases.get(str(mv.version), [])),
-                        **event,
-                    }
+                    HistoryEvent(
+                        time=_event_time(key, event),
+                        version=str(mv.version),
+                        model_type=mv.tags.get("model_type", ""),
+                        test_f1=float(mv.tags["f1"]) if "f1" in mv.tags else float("nan"),
+                        aliases=sorted(aliases.get(str(mv.version), [])),
+                        action=str(event["action"]),
+                        reason=str(event["reason"]),
+                    )
                 )
-    return sorted(events, key=lambda e: (e["time"], int(e["version"])))
+    return sorted(events, key=lambda e: (e.time, int(e.version)))
 
 
 def load_labelled(path: Path) -> pd.DataFrame:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import mlflow
 import mlflow.sklearn
@@ -35,13 +35,12 @@ from predmaint.errors import DataValidationError
 from predmaint.features.formulas import MODEL_FEATURES
 from predmaint.features.transformer import PhysicsFeatures
 from predmaint.models import plots
+from predmaint.models.candidates import TEST_SPLIT_ARTIFACT, CandidateRun
 from predmaint.models.evaluation import classification_metrics, report_text, tune_threshold
 from predmaint.models.tracking import configure
-from predmaint.settings import Settings
+from predmaint.settings import MODEL_KINDS, ModelKind, Settings
 
-ModelKind = Literal["random_forest", "svm"]
 MODEL_ARTIFACT = "model"
-TEST_SPLIT_ARTIFACT = "evaluation/test_split.parquet"
 PYFUNC_ENTRY = Path(__file__).with_name("pyfunc_entry.py")
 #: Types skops must trust to load our pipelines (MLflow 3.17 refuses them otherwise).
 SKOPS_TRUSTED_TYPES = [
@@ -68,6 +67,20 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class TrainingData:
+    """A features file checked fit for training (what the training DAG hands its trainers)."""
+
+    path: str
+    rows: int
+    failures: int
+    failure_rate: float
+    machine_types: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Split:
     train: pd.DataFrame
     validation: pd.DataFrame
@@ -81,21 +94,6 @@ class Split:
         }
 
 
-@dataclass
-class CandidateRun:
-    """One trained model as logged in MLflow (plain data: fits in an XCom)."""
-
-    kind: str
-    run_id: str
-    model_uri: str
-    threshold: float
-    metrics: dict[str, float]
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def read_training_data(path: Path) -> pd.DataFrame:
     """The labelled sensor rows of a features file (the model derives features itself)."""
     frame = pd.read_parquet(path)
@@ -105,7 +103,7 @@ def read_training_data(path: Path) -> pd.DataFrame:
     return frame
 
 
-def validate_training_data(settings: Settings, path: Path) -> dict[str, Any]:
+def validate_training_data(settings: Settings, path: Path) -> TrainingData:
     """Re-check the training file against the labelled schema and the class balance.
 
     Training must not start on data that cannot support it: a broken row here means the feature
@@ -126,13 +124,13 @@ def validate_training_data(settings: Settings, path: Path) -> dict[str, Any]:
             f"training data {path} has {failures} failure(s); at least {needed} are needed "
             "for a stratified split and cross-validation"
         )
-    return {
-        "path": str(path),
-        "rows": len(outcome.valid),
-        "failures": failures,
-        "failure_rate": round(failures / len(outcome.valid), 6),
-        "machine_types": sorted(outcome.valid["type"].unique().tolist()),
-    }
+    return TrainingData(
+        path=str(path),
+        rows=len(outcome.valid),
+        failures=failures,
+        failure_rate=round(failures / len(outcome.valid), 6),
+        machine_types=sorted(outcome.valid["type"].unique().tolist()),
+    )
 
 
 def split(frame: pd.DataFrame, settings: Settings) -> Split:
@@ -147,7 +145,7 @@ def split(frame: pd.DataFrame, settings: Settings) -> Split:
     return Split(train, validation, test)
 
 
-def build_search(kind: str, settings: Settings) -> GridSearchCV:
+def build_search(kind: ModelKind, settings: Settings) -> GridSearchCV:
     """The pipeline (feature step first) and its small hyper-parameter grid."""
     if kind == "random_forest":
         monotone = [1 if name in _MONOTONE_INCREASING else 0 for name in MODEL_FEATURES]
@@ -180,12 +178,12 @@ def build_search(kind: str, settings: Settings) -> GridSearchCV:
         }
         jobs = -1
     else:
-        raise ValueError(f"unknown model kind {kind!r}; expected random_forest or svm")
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
     folds = StratifiedKFold(settings.cv_folds, shuffle=True, random_state=settings.seed)
     return GridSearchCV(pipeline, grid, scoring="average_precision", cv=folds, n_jobs=jobs)
 
 
-def _importance(kind: str, pipeline: Pipeline, data: pd.DataFrame, seed: int) -> pd.DataFrame:
+def _importance(kind: ModelKind, pipeline: Pipeline, data: pd.DataFrame, seed: int) -> pd.DataFrame:
     """Impurity importance for the forest; permutation importance (validation data) for the SVM."""
     names = list(pipeline.named_steps["features"].get_feature_names_out())
     if kind == "random_forest":
@@ -222,7 +220,7 @@ def _flat_params(search: GridSearchCV) -> dict[str, Any]:
 
 
 def _log_figures(
-    kind: str,
+    kind: ModelKind,
     y_true: np.ndarray,
     probability: np.ndarray,
     threshold: float,
@@ -274,7 +272,7 @@ def _log_model(pipeline: Pipeline, threshold: float, example: pd.DataFrame) -> s
 
 def train_model(
     settings: Settings,
-    kind: str,
+    kind: ModelKind,
     features_path: Path,
     *,
     ds: str | None = None,
@@ -338,22 +336,4 @@ def train_models(
     return [
         train_model(settings, kind, features_path, ds=ds, progress=progress)
         for kind in settings.models
-    ]
-
-
-def compare_candidates(candidates: list[CandidateRun]) -> list[dict[str, Any]]:
-    """The candidates best first by test F1, the order ``promote`` ranks them in.
-
-    One row per candidate with the metrics a reviewer compares; plain data for XCom and logs.
-    """
-    shown = ("f1", "precision", "recall", "pr_auc", "roc_auc", "accuracy", "threshold")
-    ranked = sorted(candidates, key=lambda c: c.metrics["f1"], reverse=True)
-    return [
-        {
-            "rank": position,
-            "kind": c.kind,
-            "run_id": c.run_id,
-            **{name: c.metrics[name] for name in shown if name in c.metrics},
-        }
-        for position, c in enumerate(ranked, start=1)
     ]

@@ -18,7 +18,7 @@ router = APIRouter(tags=["model"])
 )
 async def model_info(served: ModelDep, holder: HolderDep) -> ModelInfo:
     return ModelInfo(
-        **served.info.to_dict(),
+        **vars(served.info),
         loaded_at=served.loaded_at,
         runtime=served.scorer.runtime,  # type: ignore[arg-type]
         runtime_detail=served.scorer.detail,

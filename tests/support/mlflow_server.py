@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from predmaint.settings import Settings
-from tests.conftest import FAST, SHARED_DATA
-from tests.services.conftest import Postgres
-from tests.services.processes import Server, Servers, free_port, http_json
+from tests.support.loopback import free_port, http_json
+from tests.support.processes import Server, Servers
+from tests.support.project import FAST, SHARED_DATA
+from tests.support.services import Postgres
 
 BIN = Path(sys.executable).parent
 #: It creates its schema on the empty database first (~10 s on 2 cores).

@@ -1,72 +1,28 @@
-"""Real server processes for the services tests: start, wait for, report on, and stop them.
+"""Real server processes for the tests: start, wait for, report on, and stop them.
 
 Each process runs in its own session (process group), its output in a log file, so a failing
 test can show the last lines of every server, and teardown can stop whatever the server forked
-(uvicorn and Celery workers, Airflow task runners) by killing the whole group, not just its
-leader. Nothing here knows about MLflow or Airflow: the tests say what to start and what to wait
-for.
+(uvicorn and Celery workers, Airflow task runners) by stopping the whole group, not just its
+leader (:mod:`predmaint.process_group`). Nothing here knows about MLflow or Airflow: the tests
+say what to start and what to wait for.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import pytest
+from predmaint import process_group
+from tests.support.waiting import wait_for
 
 T = TypeVar("T")
 
 #: Seconds a server gets to stop after SIGTERM before its process group is killed.
 STOP_TIMEOUT_S = 20.0
-
-
-def free_port() -> int:
-    """A port nobody listens on right now, on the loopback interface only."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def http_json(
-    method: str,
-    url: str,
-    body: Any = None,
-    token: str | None = None,
-    timeout: float = 10.0,
-) -> tuple[int, Any]:
-    """One HTTP call with a JSON body; returns (status, decoded JSON or text) even for 4xx/5xx,
-    so a test can assert on the answer of a server that is up but not ready."""
-    assert url.startswith("http://127.0.0.1:"), f"tests only talk to the loopback: {url}"
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers=headers,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw or b"null")
-    except ValueError:
-        return status, raw.decode("utf-8", "replace")
 
 
 @dataclass
@@ -88,32 +44,15 @@ class Server:
 
     def group_alive(self) -> bool:
         """Whether any process of the server's group is still there (the leader or a child)."""
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:  # pragma: no cover - a recycled group id owned by someone else
-            return False
-        return True
+        return process_group.alive(self.process.pid)
 
     def terminate(self) -> None:
         """Ask the whole group to shut down (SIGTERM), without waiting."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+        process_group.terminate(self.process)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM the group, wait for the leader, then SIGKILL whatever is left of the group."""
-        self.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout)
-        deadline = time.monotonic() + 5.0
-        while self.group_alive() and time.monotonic() < deadline:
-            time.sleep(0.2)  # children finishing their own SIGTERM handling
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        process_group.stop(self.process, timeout)
 
 
 @dataclass
@@ -159,31 +98,17 @@ class Servers:
             parts.append(server.tail(lines))
         return "\n".join(parts)
 
+    def died(self) -> str | None:
+        """The servers that exited, with their codes (``None`` while all run)."""
+        dead = [s for s in self.started if s.exited() is not None]
+        return ", ".join(f"{s.name} (code {s.exited()})" for s in dead) or None
+
     def wait_for(
         self, what: str, probe: Callable[[], T | None], timeout: float, interval: float = 1.0
     ) -> T:
-        """Call ``probe`` until it returns something truthy; fail with every server's log tail
-        when the time is up or a server died (waiting longer would only hide why)."""
-        deadline = time.monotonic() + timeout
-        last_error = ""
-        while True:
-            dead = [s for s in self.started if s.exited() is not None]
-            if dead:
-                names = ", ".join(f"{s.name} (code {s.exited()})" for s in dead)
-                pytest.fail(f"{names} exited while {what}\n{self.report()}", pytrace=False)
-            try:
-                result = probe()
-            except (OSError, urllib.error.URLError) as error:
-                result, last_error = None, f"{type(error).__name__}: {error}"
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                detail = f" (last error: {last_error})" if last_error else ""
-                pytest.fail(
-                    f"timed out after {timeout:.0f} s {what}{detail}\n{self.report()}",
-                    pytrace=False,
-                )
-            time.sleep(interval)
+        """:func:`tests.support.waiting.wait_for`, failing with every server's log tail when the
+        time is up or a server died."""
+        return wait_for(what, probe, timeout, interval, died=self.died, report=self.report)
 
     def stop_all(self, last: Sequence[str] = ()) -> list[str]:
         """Stop every server; returns the names of those whose process group survived.

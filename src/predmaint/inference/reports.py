@@ -1,0 +1,77 @@
+"""What the batch job reports: one summary per scored file and the day's report.
+
+A file's summary is small enough for XCom (``to_dict`` / ``from_dict``: Airflow maps one task per
+file and aggregates their summaries); the day's report is ``predictions/ds=…/report.json``
+(``to_dict``) and its counts are what the report task hands on (``summary``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """One input file validated and scored: counts, quarantine, risk levels and alerts."""
+
+    input: str
+    output: str | None  # the part file's name; None when no reading of the file was valid
+    rows_in: int
+    rows_scored: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int]
+    quarantine_path: str | None
+    risk_levels: dict[str, int]
+    alerts: list[dict[str, Any]]  # the first rows predicted to fail (id, probability, level)
+    model_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileSummary:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class BatchQuality:
+    quarantine_reasons: dict[str, int]
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """A day's scoring: what came in, what was scored with which version, what to act on."""
+
+    ds: str
+    model_name: str
+    model_version: str
+    inputs: int
+    #: True when no plant file arrived and the day was simulated: say so, never pass it off.
+    simulated: bool
+    rows_in: int
+    rows_scored: int
+    rows_quarantined: int
+    risk_levels: dict[str, int]
+    predicted_failures: int
+    alerts: list[dict[str, Any]]
+    quality: BatchQuality
+    files: list[FileSummary]
+    written_at: str
+    predictions_dir: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> dict[str, Any]:
+        """The counts a DAG task hands on (alerts and per-file details stay in the file)."""
+        return {
+            "ds": self.ds,
+            "model_version": self.model_version,
+            "inputs": self.inputs,
+            "rows_in": self.rows_in,
+            "rows_scored": self.rows_scored,
+            "rows_quarantined": self.rows_quarantined,
+            "risk_levels": self.risk_levels,
+            "predicted_failures": self.predicted_failures,
+        }

@@ -1,0 +1,53 @@
+"""Loading a registered version into memory: the one way the batch job, the API and the
+registry's re-scoring get a model.
+
+The registry entry (:class:`ModelVersion`) is fetched first, so every output can cite the
+version it came from; loading a version whose entry is already fetched costs no second lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predmaint.data.columns import SENSOR_COLUMNS
+from predmaint.models.tracking import CHAMPION, version_uri
+from predmaint.models.versions import ModelVersion, champion_info
+from predmaint.settings import Settings
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered version (its registry record) and its MLflow pyfunc, loaded once."""
+
+    info: ModelVersion
+    pyfunc: Any
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold the pyfunc applies (its model config, set at training)."""
+        return float(self.pyfunc.unwrap_python_model().threshold)
+
+    def failure_probability(self, sensors: pd.DataFrame) -> np.ndarray:
+        output = self.pyfunc.predict(sensors[list(SENSOR_COLUMNS)])
+        return np.asarray(output["failure_probability"], dtype=np.float64)
+
+
+def load_pyfunc(settings: Settings, version: str) -> Any:
+    """The MLflow pyfunc of a registered version (blocking: downloads and deserialises it)."""
+    import mlflow.pyfunc
+
+    return mlflow.pyfunc.load_model(version_uri(settings, version))
+
+
+def load_model(settings: Settings, version: str | None = None) -> LoadedModel:
+    """Load the champion, or a pinned version so that every file of a day uses the same one."""
+    return load_version(settings, champion_info(settings, CHAMPION, version))
+
+
+def load_version(settings: Settings, info: ModelVersion) -> LoadedModel:
+    """Load the registered version ``info`` describes (its registry entry is already fetched)."""
+    return LoadedModel(info, load_pyfunc(settings, info.version))
