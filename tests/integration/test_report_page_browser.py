@@ -12,7 +12,7 @@ import pytest
 
 from predmaint.monitoring.page import write_page
 from predmaint.settings import Settings
-from tests.integration.loop_days import play
+from tests.support.loop_days import play
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium")
@@ -58,8 +58,8 @@ def browser(tmp_path: Path) -> Iterator[object]:
 def test_report_page_renders_offline_without_console_errors(
     browser: object, settings_factory: Callable[..., Settings], tmp_path: Path, language: str
 ) -> None:
+    from selenium.webdriver.chrome.webdriver import WebDriver
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.remote.webdriver import WebDriver
 
     driver: WebDriver = browser  # type: ignore[assignment]
     # given four monitored days, the last one running hot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from predmaint.monitoring.decisions import (
+    Action,
     ActionKind,
     DecisionInputs,
     DecisionRules,
@@ -24,7 +25,7 @@ def metrics(f1_target: float, labelled: int = 200, failures: int = 20) -> Realiz
     return RealizedMetrics(tp=tp, fp=fn, fn=fn, tn=labelled - failures - fn)
 
 
-def kinds(actions: tuple) -> list[ActionKind]:  # type: ignore[type-arg]
+def kinds(actions: tuple[Action, ...]) -> list[ActionKind]:
     return [a.kind for a in actions]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from predmaint.data.scenarios import apply_scenario, simulate_scenario
@@ -36,7 +37,7 @@ def test_slow_spindle_slows_by_the_severity_and_lowers_power() -> None:
     ratio = slow["rotational_speed"] / base["rotational_speed"]
     assert ratio.between(0.899, 0.901).mean() > 0.99, ratio.describe()
 
-    def power(f):  # type: ignore[no-untyped-def]
+    def power(f: pd.DataFrame) -> pd.Series:
         return f["torque"] * f["rotational_speed"] * 2 * np.pi / 60
 
     assert (power(slow) < 3500).sum() > (power(base) < 3500).sum(), "more below 3,500 W"

@@ -306,7 +306,7 @@ def latest_outcomes(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_outcomes(settings: Settings, end: date, start: date | None = None) -> pd.DataFrame:
-    """Recorded outcomes of days ``start``..``end`` (all earlier days when no start), latest kept."""
+    """Outcomes recorded on days ``start``..``end`` (or up to ``end``), the latest per id."""
     root = settings.outcomes_dir
     frames: list[pd.DataFrame] = []
     if root.is_dir():

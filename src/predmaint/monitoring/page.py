@@ -81,7 +81,9 @@ class PageInputs:
 TEXTS: dict[Language, dict[str, str]] = {
     "pt": {
         "title": "predmaint — relatório do dia {ds}",
-        "summary": "Modelo em produção: versão {version}; {scored} leituras pontuadas; {alerts} alertas.",
+        "summary": (
+            "Modelo em produção: versão {version}; {scored} leituras pontuadas; {alerts} alertas."
+        ),
         "simulated": "Leituras simuladas: nenhum arquivo da planta chegou neste dia.",
         "risk": "Distribuição de risco",
         "risk_axis": "probabilidade de falha",
@@ -92,7 +94,9 @@ TEXTS: dict[Language, dict[str, str]] = {
         "more_alerts": "e mais {n} alertas.",
         "drift": "Deriva por variável (hoje)",
         "drift_none": "Sem verificação de deriva neste dia.",
-        "drift_no_verdict": "Poucas leituras para um veredito ({rows}); valores apenas informativos.",
+        "drift_no_verdict": (
+            "Poucas leituras para um veredito ({rows}); valores apenas informativos."
+        ),
         "drift_detected": "Deriva detectada em: {features}.",
         "drift_clear": "Nenhuma deriva detectada.",
         "drift_history": "Deriva nos últimos {n} dias (PSI; ● = deriva)",
@@ -125,7 +129,9 @@ TEXTS: dict[Language, dict[str, str]] = {
     },
     "en": {
         "title": "predmaint — daily report {ds}",
-        "summary": "Model in production: version {version}; {scored} readings scored; {alerts} alerts.",
+        "summary": (
+            "Model in production: version {version}; {scored} readings scored; {alerts} alerts."
+        ),
         "simulated": "Simulated readings: no plant file arrived on this day.",
         "risk": "Risk distribution",
         "risk_axis": "failure probability",
@@ -136,7 +142,9 @@ TEXTS: dict[Language, dict[str, str]] = {
         "more_alerts": "and {n} more alerts.",
         "drift": "Drift per feature (today)",
         "drift_none": "No drift check on this day.",
-        "drift_no_verdict": "Too few readings for a verdict ({rows}); figures for information only.",
+        "drift_no_verdict": (
+            "Too few readings for a verdict ({rows}); figures for information only."
+        ),
         "drift_detected": "Drift detected in: {features}.",
         "drift_clear": "No drift detected.",
         "drift_history": "Drift over the last {n} days (PSI; ● = drift)",
@@ -452,7 +460,13 @@ def render_page(inputs: PageInputs, language: Language = "pt") -> str:
     scored = len(inputs.failure_probabilities)
     parts = [
         f"<h1>{_e(t['title'].format(ds=inputs.ds.isoformat()))}</h1>",
-        f"<p>{_e(t['summary'].format(version=inputs.model_version or '–', scored=scored, alerts=len(inputs.alerts)))}</p>",
+        "<p>"
+        + _e(
+            t["summary"].format(
+                version=inputs.model_version or "–", scored=scored, alerts=len(inputs.alerts)
+            )
+        )
+        + "</p>",
     ]
     if inputs.simulated:
         parts.append(f'<p class="note">{_e(t["simulated"])}</p>')

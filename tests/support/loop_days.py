@@ -102,17 +102,17 @@ def play(settings: Settings, days: int, scenarios: dict[int, Scenario] | None = 
             model_version="1",
             threshold=0.5,
             failure_probabilities=scored["failure_probability"].tolist(),
-            risk_levels=scored["risk_level"].value_counts().to_dict(),
+            risk_levels={str(k): int(v) for k, v in scored["risk_level"].value_counts().items()},
             alerts=[
-                AlertRow(
-                    r.prediction_id,
-                    r.failure_probability,
-                    r.risk_level,
-                    "1",
-                    int(r.udi),
-                    r.product_id,
+                AlertRow(str(pid), float(p), str(risk), "1", int(udi), str(product))
+                for pid, p, risk, udi, product in zip(
+                    alerts["prediction_id"],
+                    alerts["failure_probability"],
+                    alerts["risk_level"],
+                    alerts["udi"],
+                    alerts["product_id"],
+                    strict=True,
                 )
-                for r in alerts.itertuples()
             ],
             simulated=True,
             drift=drift,
