@@ -23,7 +23,7 @@ from predmaint.monitoring.decisions import (
     VersionEvidence,
     decide,
 )
-from predmaint.monitoring.drift import DriftRule, detect_drift
+from predmaint.features.drift import DriftRule, detect_drift
 from predmaint.monitoring.outcomes import load_outcomes, record_outcomes
 from predmaint.monitoring.page import AlertRow, PageInputs, RegistryEvent
 from predmaint.monitoring.performance import realized_performance

@@ -14,9 +14,12 @@ from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.data.scenarios import simulate_scenario
 from predmaint.features.formulas import MODEL_FEATURES
 from predmaint.features.reference import DriftReference, build_reference
-from predmaint.monitoring.drift import (
+from predmaint.features.drift import (
+    DriftCounts,
     DriftRule,
+    count_drift,
     detect_drift,
+    drift_verdict,
     effective_size,
     holm,
     ks_test,
@@ -149,3 +152,38 @@ def test_counting_autocorrelated_readings_as_independent_would_raise_false_alarm
         "thermal_efficiency",
     }
     assert not any(detect_drift(day, reference).drift_detected for day in days)
+
+
+def test_counts_of_chunks_add_up_to_the_verdict_on_the_whole_batch(
+    reference: DriftReference,
+) -> None:
+    # given a hot day read in four chunks, each counted on its own (and through XCom's JSON)
+    day = simulate_scenario(4000, FIRST, "cooling_loss")
+    chunks = [day.iloc[i : i + 1000] for i in range(0, 4000, 1000)]
+    counted = [DriftCounts.from_dict(count_drift(c, reference).to_dict()) for c in chunks]
+    total = counted[0]
+    for more in counted[1:]:
+        total = total.merge(more)
+    # when the verdict is taken on the summed counts
+    chunked = drift_verdict(total, reference)
+    whole = detect_drift(day, reference)
+    # then PSI and the KS statistic are exactly those of the whole batch, the verdict the same
+    assert total.rows == 4000
+    for name, feature in whole.features.items():
+        assert chunked.features[name].psi == pytest.approx(feature.psi, abs=1e-12), name
+        assert chunked.features[name].ks_statistic == pytest.approx(feature.ks_statistic), name
+    assert chunked.drifted_features == whole.drifted_features
+    assert "process_temperature" in chunked.drifted_features
+    # and effective sizes add up (autocorrelation is measured within each chunk)
+    effective = sum(c.features["torque"].effective for c in counted)
+    assert total.features["torque"].effective == pytest.approx(effective)
+
+
+def test_effective_size_by_fft_equals_the_sum_over_lags() -> None:
+    rng = np.random.default_rng(11)
+    walk = np.cumsum(rng.normal(size=900)) + rng.normal(size=900)
+    centred = walk - walk.mean()
+    lags = int(np.sqrt(900))
+    rho = np.array([centred[:-k] @ centred[k:] for k in range(1, lags + 1)]) / (centred @ centred)
+    tau = 1 + 2 * np.sum((1 - np.arange(1, lags + 1) / (lags + 1)) * rho)
+    assert effective_size(walk) == pytest.approx(900 / max(tau, 1.0), rel=1e-9)

@@ -18,6 +18,15 @@ statistic that loses at most the mass between two percentiles, so the test errs 
 Its p-value is scipy's, as ``scipy.stats.ks_2samp`` computes it in asymptotic mode
 (``kstwo`` at the effective size ``n·m/(n+m)``). Holm is written out here (five lines) rather
 than taking statsmodels for it.
+
+Both statistics need only counts: readings per PSI bin, readings at or below each reference
+point, and the batch's effective size. A batch read in chunks (or scored one file per task) is
+counted chunk by chunk (:func:`count_drift`), the counts are added (:meth:`DriftCounts.merge`)
+and the verdict is taken once on the sum (:func:`drift_verdict`). Autocorrelation is measured
+within each chunk, so effective sizes add up across chunks.
+
+This lives with the features (below the batch job that counts each chunk) rather than in
+``monitoring``, which reads the verdicts back.
 """
 
 from __future__ import annotations
@@ -116,11 +125,15 @@ class DriftResult:
         }
 
 
+def _psi_from_shares(expected_shares: Sequence[float], actual: np.ndarray) -> float:
+    expected = np.maximum(np.asarray(expected_shares), PSI_EPSILON)
+    observed = np.maximum(actual, PSI_EPSILON)
+    return float(np.sum((observed - expected) * np.log(observed / expected)))
+
+
 def psi(reference: FeatureReference, values: np.ndarray) -> float:
     """Population stability index of ``values`` over the reference's bins."""
-    expected = np.maximum(np.asarray(reference.shares), PSI_EPSILON)
-    actual = np.maximum(reference.bin_shares(values), PSI_EPSILON)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
+    return _psi_from_shares(reference.shares, reference.bin_shares(values))
 
 
 def effective_size(values: np.ndarray) -> float:
@@ -128,6 +141,8 @@ def effective_size(values: np.ndarray) -> float:
 
     ``n / τ`` with τ the integrated autocorrelation time, its sum over lags 1..√n weighted by
     Bartlett's window (as Newey–West do): ≈ n for independent readings, ≈ √n for a slow walk.
+    The autocovariances come from one FFT (as statsmodels' ``acf(fft=True)``), so a chunk of a
+    million readings costs milliseconds, not a product per lag.
     """
     n = len(values)
     lags = min(int(np.sqrt(n)), n - 2)
@@ -135,10 +150,18 @@ def effective_size(values: np.ndarray) -> float:
     variance = float(centred @ centred)
     if lags < 1 or variance <= 0.0:
         return float(n)
-    rho = np.array([centred[:-k] @ centred[k:] for k in range(1, lags + 1)]) / variance
+    size = 1 << int(2 * n - 1).bit_length()
+    spectrum = np.fft.rfft(centred, size)
+    autocovariance = np.fft.irfft(spectrum * np.conj(spectrum), size)[1 : lags + 1]
+    rho = autocovariance / variance
     weights = 1.0 - np.arange(1, lags + 1) / (lags + 1)
     tau = 1.0 + 2.0 * float(np.sum(weights * rho))
     return float(n / max(tau, 1.0))
+
+
+def _ks_pvalue(statistic: float, batch_size: float, reference_rows: int) -> float:
+    effective = round(reference_rows * batch_size / (reference_rows + batch_size))
+    return float(np.clip(stats.kstwo.sf(statistic, max(effective, 1)), 0.0, 1.0))
 
 
 def ks_test(
@@ -153,8 +176,7 @@ def ks_test(
     """
     statistic = reference.ecdf_gap(values)
     n = effective_size(values) if autocorrelation else float(len(values))
-    effective = round(reference_rows * n / (reference_rows + n))
-    return statistic, float(np.clip(stats.kstwo.sf(statistic, max(effective, 1)), 0.0, 1.0))
+    return statistic, _ks_pvalue(statistic, n, reference_rows)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -174,24 +196,110 @@ def batch_features(frame: pd.DataFrame) -> pd.DataFrame:
     return add_features(frame[list(SENSOR_COLUMNS)].astype(np.float64))
 
 
-def detect_drift(
-    frame: pd.DataFrame, reference: DriftReference, rule: DriftRule | None = None
+@dataclass(frozen=True)
+class FeatureCounts:
+    """One feature of a batch (or of a chunk of it), counted against the reference."""
+
+    values: int  # finite values counted
+    bins: tuple[int, ...]  # values in each PSI bin of the reference
+    at_or_below: tuple[int, ...]  # values <= each reference point (the ECDF, unnormalised)
+    effective: float  # what the values are worth as independent readings
+
+    def __add__(self, other: FeatureCounts) -> FeatureCounts:
+        return FeatureCounts(
+            self.values + other.values,
+            tuple(a + b for a, b in zip(self.bins, other.bins, strict=True)),
+            tuple(a + b for a, b in zip(self.at_or_below, other.at_or_below, strict=True)),
+            self.effective + other.effective,
+        )
+
+
+@dataclass(frozen=True)
+class DriftCounts:
+    """A batch counted against a reference: enough for PSI and KS, small enough for XCom."""
+
+    rows: int
+    features: Mapping[str, FeatureCounts]
+
+    def merge(self, other: DriftCounts) -> DriftCounts:
+        """The counts of both batches together (two chunks, or two files of one day)."""
+        names = [n for n in self.features if n in other.features]
+        return DriftCounts(
+            self.rows + other.rows, {n: self.features[n] + other.features[n] for n in names}
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "features": {
+                name: {
+                    "values": f.values,
+                    "bins": list(f.bins),
+                    "at_or_below": list(f.at_or_below),
+                    "effective": f.effective,
+                }
+                for name, f in self.features.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> DriftCounts:
+        return cls(
+            rows=int(payload["rows"]),
+            features={
+                name: FeatureCounts(
+                    int(f["values"]),
+                    tuple(int(v) for v in f["bins"]),
+                    tuple(int(v) for v in f["at_or_below"]),
+                    float(f["effective"]),
+                )
+                for name, f in payload["features"].items()
+            },
+        )
+
+
+def count_drift(
+    frame: pd.DataFrame, reference: DriftReference, autocorrelation: bool = True
+) -> DriftCounts:
+    """Count one batch (or one chunk of it, in arrival order) against the reference."""
+    data = batch_features(frame) if not frame.empty else pd.DataFrame()
+    features = {}
+    for name, feature in reference.features.items():
+        if name not in data.columns:
+            continue
+        arrival = data[name].to_numpy(dtype=np.float64)
+        arrival = arrival[np.isfinite(arrival)]
+        ordered = np.sort(arrival)
+        index = np.searchsorted(np.asarray(feature.edges), ordered, side="left")
+        features[name] = FeatureCounts(
+            values=len(ordered),
+            bins=tuple(np.bincount(index, minlength=len(feature.shares)).tolist()),
+            at_or_below=tuple(
+                np.searchsorted(ordered, np.asarray(feature.points), side="right").tolist()
+            ),
+            effective=effective_size(arrival) if autocorrelation else float(len(arrival)),
+        )
+    return DriftCounts(rows=len(frame), features=features)
+
+
+def drift_verdict(
+    counts: DriftCounts, reference: DriftReference, rule: DriftRule | None = None
 ) -> DriftResult:
-    """Compare one batch of readings with the training reference, feature by feature."""
+    """The verdict on a batch from its counts (summed over chunks)."""
     rule = rule or DriftRule()
-    if frame.empty:
-        return DriftResult(rows=0, evaluated=False, features={}, rule=rule)
-    data = batch_features(frame)
-    names = [name for name in reference.features if name in data.columns]
+    names = [n for n in reference.features if n in counts.features and counts.features[n].values]
+    if counts.rows == 0 or not names:
+        return DriftResult(rows=counts.rows, evaluated=False, features={}, rule=rule)
     measured = {}
     for name in names:
-        values = data[name].to_numpy(dtype=np.float64)
-        values = values[np.isfinite(values)]
-        feature = reference.features[name]
-        statistic, pvalue = ks_test(feature, values, reference.rows, rule.autocorrelation)
-        measured[name] = (psi(feature, values), statistic, pvalue)
+        feature, counted = reference.features[name], counts.features[name]
+        shares = np.asarray(counted.bins, dtype=np.float64) / counted.values
+        ecdf = np.asarray(counted.at_or_below, dtype=np.float64) / counted.values
+        statistic = float(np.max(np.abs(ecdf - np.asarray(feature.cdf))))
+        pvalue = _ks_pvalue(statistic, counted.effective, reference.rows)
+        measured[name] = (_psi_from_shares(feature.shares, shares), statistic, pvalue)
     adjusted = holm([measured[name][2] for name in names])
-    evaluated = len(frame) >= rule.min_sample
+    evaluated = counts.rows >= rule.min_sample
     features = {
         name: FeatureDrift(
             psi=value,
@@ -204,4 +312,12 @@ def detect_drift(
             names, (measured[n] for n in names), adjusted, strict=True
         )
     }
-    return DriftResult(rows=len(frame), evaluated=evaluated, features=features, rule=rule)
+    return DriftResult(rows=counts.rows, evaluated=evaluated, features=features, rule=rule)
+
+
+def detect_drift(
+    frame: pd.DataFrame, reference: DriftReference, rule: DriftRule | None = None
+) -> DriftResult:
+    """Compare one batch of readings with the training reference, feature by feature."""
+    rule = rule or DriftRule()
+    return drift_verdict(count_drift(frame, reference, rule.autocorrelation), reference, rule)
