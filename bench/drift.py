@@ -31,8 +31,8 @@ import pandas as pd
 from bench.common import ROOT, machine
 from predmaint.data.acquire import read_ai4i
 from predmaint.data.scenarios import Scenario, simulate_scenario
-from predmaint.features.reference import DriftReference, build_reference
 from predmaint.features.drift import DriftRule, detect_drift
+from predmaint.features.reference import DriftReference, build_reference
 from predmaint.settings import Settings
 
 MAX_FALSE_ALARMS = 0.05

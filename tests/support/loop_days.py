@@ -15,6 +15,7 @@ import pandas as pd
 from predmaint.data.scenarios import Scenario, simulate_scenario
 from predmaint.data.simulate import failure_modes
 from predmaint.data.simulated_outcomes import reported_on, simulate_outcomes
+from predmaint.features.drift import DriftRule, detect_drift
 from predmaint.features.reference import DriftReference, build_reference
 from predmaint.inference.ids import new_prediction_id, with_batch_ids
 from predmaint.monitoring.decisions import (
@@ -23,7 +24,6 @@ from predmaint.monitoring.decisions import (
     VersionEvidence,
     decide,
 )
-from predmaint.features.drift import DriftRule, detect_drift
 from predmaint.monitoring.outcomes import load_outcomes, record_outcomes
 from predmaint.monitoring.page import AlertRow, PageInputs, RegistryEvent
 from predmaint.monitoring.performance import realized_performance

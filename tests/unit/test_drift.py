@@ -12,8 +12,6 @@ from scipy import stats
 
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.data.scenarios import simulate_scenario
-from predmaint.features.formulas import MODEL_FEATURES
-from predmaint.features.reference import DriftReference, build_reference
 from predmaint.features.drift import (
     DriftCounts,
     DriftRule,
@@ -25,6 +23,8 @@ from predmaint.features.drift import (
     ks_test,
     psi,
 )
+from predmaint.features.formulas import MODEL_FEATURES
+from predmaint.features.reference import DriftReference, build_reference
 
 FIRST = date(2027, 1, 1)
 

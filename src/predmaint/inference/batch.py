@@ -20,8 +20,10 @@ from predmaint.data.schemas import readings_schema
 from predmaint.data.simulate import simulate_readings
 from predmaint.data.validation import REASON_COLUMN, ROW_COLUMN, ValidationOutcome, validate_frame
 from predmaint.errors import DataValidationError
+from predmaint.inference.ids import with_batch_ids
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RISK_LEVELS, assess_many
+from predmaint.inference.watch import Watch, add_shadow, load_watch, merge_counts
 from predmaint.models.loading import LoadedModel, load_model
 from predmaint.settings import Settings
 from predmaint.storage import (
@@ -116,14 +118,22 @@ def score_frame(settings: Settings, frame: pd.DataFrame, model: LoadedModel) -> 
 
 
 def score_file(
-    settings: Settings, ds: date, path: Path, model: LoadedModel, out_dir: Path | None = None
+    settings: Settings,
+    ds: date,
+    path: Path,
+    model: LoadedModel,
+    out_dir: Path | None = None,
+    watch: Watch | None = None,
 ) -> FileSummary:
     """Validate and score one input file; write its part file and its quarantine.
 
-    Returns a small summary (XCom-sized) that :func:`write_report` aggregates.
+    Each row gets its prediction id before validation; ``watch`` adds the shadow challenger's
+    columns and counts the file for drift. Returns a small summary (XCom-sized) that
+    :func:`write_report` aggregates.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
-    outcome = _validate(settings, read_readings(path), stage=f"inference-{path.stem}")
+    readings = with_batch_ids(read_readings(path), ds, path.name)
+    outcome = _validate(settings, readings, stage=f"inference-{path.stem}")
     quarantine = outcome.write_quarantine(partition_dir(settings.quarantine_dir, ds))
     part = out_dir / f"{PART_PREFIX}{path.stem}.parquet"
     if outcome.valid.empty:
@@ -131,10 +141,14 @@ def score_file(
         scored = pd.DataFrame()
     else:
         scored = score_frame(settings, outcome.valid, model)
+        if watch is not None:
+            scored = add_shadow(scored, watch.challenger)
         write_parquet_atomic(scored, part)
     alerts = scored[scored["prediction"] == 1] if not scored.empty else scored
     alert_columns = [
-        c for c in ("udi", "product_id", "failure_probability", "risk_level") if c in alerts
+        c
+        for c in ("prediction_id", "udi", "product_id", "failure_probability", "risk_level")
+        if c in alerts
     ]
     return FileSummary(
         input=str(path),
@@ -150,6 +164,10 @@ def score_file(
             for row in alerts[alert_columns].head(100).to_dict("records")
         ],
         model_version=model.info.version,
+        challenger_version=(
+            watch.challenger.info.version if watch is not None and watch.challenger else None
+        ),
+        drift_counts=watch.count(outcome.valid) if watch is not None else None,
     )
 
 
@@ -159,8 +177,12 @@ def write_report(
     parts: list[FileSummary],
     model_version: str,
     out_dir: Path | None = None,
+    watch: Watch | None = None,
 ) -> BatchReport:
-    """Aggregate the parts of a day into ``report.json``; drop part files of vanished inputs."""
+    """Aggregate the parts of a day into ``report.json``; drop part files of vanished inputs.
+
+    With ``watch``, the files' drift counts are added up and judged once: the day's ``drift``.
+    """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
     expected = {p.output for p in parts if p.output}
     for stale in out_dir.glob(f"{PART_PREFIX}*.parquet"):
@@ -188,6 +210,10 @@ def write_report(
         written_at=utc_now().isoformat(),
         # Where the day's partition is published (``out_dir`` may be a staging folder).
         predictions_dir=str(partition_dir(settings.predictions_dir, ds)),
+        challenger_version=next(
+            (p.challenger_version for p in parts if p.challenger_version), None
+        ),
+        drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
     )
     write_json_atomic(out_dir / REPORT_FILE, report.to_dict())
     return report
@@ -211,8 +237,9 @@ def run_batch(settings: Settings, ds: date, rows: int | None = None) -> BatchRep
     """Score a whole day with the champion and swap the day's predictions in atomically."""
     inputs = ensure_inputs(settings, ds, rows)
     model = load_model(settings)
+    watch = load_watch(settings, model.info)
     with replace_partition(settings.predictions_dir, ds) as staging:
-        parts = [score_file(settings, ds, path, model, staging) for path in inputs]
-        report = write_report(settings, ds, parts, model.info.version, staging)
+        parts = [score_file(settings, ds, path, model, staging, watch) for path in inputs]
+        report = write_report(settings, ds, parts, model.info.version, staging, watch)
     require_scored(settings, ds, report)
     return report

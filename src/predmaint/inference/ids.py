@@ -33,24 +33,29 @@ def batch_prediction_id(ds: date, source: str, row: int) -> str:
     return f"{ds:%Y%m%d}-{hashlib.blake2b(key, digest_size=8).hexdigest()}"
 
 
-def batch_prediction_ids(ds: date, source: str, rows: int) -> np.ndarray:
-    """Ids of rows 1..``rows`` of one input file (object array, one per row)."""
+def batch_prediction_ids(ds: date, source: str, rows: int, first_row: int = 1) -> np.ndarray:
+    """Ids of rows ``first_row``.. of one input file (object array, one per row).
+
+    ``first_row`` > 1 names a chunk of a file read in pieces: its rows keep their file numbers.
+    """
     prefix = f"{ds.isoformat()}|{source}|"
     day = f"{ds:%Y%m%d}-"
     out = np.empty(rows, dtype=object)
     for i in range(rows):
-        digest = hashlib.blake2b(f"{prefix}{i + 1}".encode(), digest_size=8).hexdigest()
+        key = f"{prefix}{first_row + i}".encode()
+        digest = hashlib.blake2b(key, digest_size=8).hexdigest()
         out[i] = day + digest
     return out
 
 
-def with_batch_ids(frame: pd.DataFrame, ds: date, source: str) -> pd.DataFrame:
+def with_batch_ids(frame: pd.DataFrame, ds: date, source: str, first_row: int = 1) -> pd.DataFrame:
     """``frame`` (an input file as read, before validation) with a ``prediction_id`` column first.
 
-    Done before validation so the id follows the row into the predictions or the quarantine.
+    Done before validation so the id follows the row into the predictions or the quarantine. A
+    ``prediction_id`` column the file brought is replaced: ids are predmaint's to give.
     """
-    out = frame.reset_index(drop=True).copy()
-    out.insert(0, PREDICTION_ID, batch_prediction_ids(ds, source, len(out)))
+    out = frame.reset_index(drop=True).drop(columns=PREDICTION_ID, errors="ignore")
+    out.insert(0, PREDICTION_ID, batch_prediction_ids(ds, source, len(out), first_row))
     return out
 
 

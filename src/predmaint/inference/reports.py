@@ -7,8 +7,10 @@ file and aggregates their summaries); the day's report is ``predictions/ds=…/r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from predmaint.features.drift import DriftCounts, DriftResult
 
 
 @dataclass(frozen=True)
@@ -25,13 +27,17 @@ class FileSummary:
     risk_levels: dict[str, int]
     alerts: list[dict[str, Any]]  # the first rows predicted to fail (id, probability, level)
     model_version: str
+    challenger_version: str | None = None  # the shadow challenger that scored the file too
+    drift_counts: DriftCounts | None = None  # the file counted against the drift reference
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        counts = self.drift_counts.to_dict() if self.drift_counts is not None else None
+        return {**asdict(replace(self, drift_counts=None)), "drift_counts": counts}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileSummary:
-        return cls(**data)
+        counts = data.get("drift_counts")
+        return cls(**{**data, "drift_counts": DriftCounts.from_dict(counts) if counts else None})
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,15 @@ class BatchReport:
     files: list[FileSummary]
     written_at: str
     predictions_dir: str
+    challenger_version: str | None = None
+    #: The day's drift against the champion's training reference (None: the champion has none).
+    drift: DriftResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        files = [f.to_dict() for f in self.files]
+        plain = asdict(replace(self, files=[], drift=None))
+        drift = self.drift.to_dict() if self.drift is not None else None
+        return {**plain, "files": files, "drift": drift}
 
     def summary(self) -> dict[str, Any]:
         """The counts a DAG task hands on (alerts and per-file details stay in the file)."""
@@ -74,4 +86,6 @@ class BatchReport:
             "rows_quarantined": self.rows_quarantined,
             "risk_levels": self.risk_levels,
             "predicted_failures": self.predicted_failures,
+            "challenger_version": self.challenger_version,
+            "drift_detected": self.drift.drift_detected if self.drift is not None else None,
         }

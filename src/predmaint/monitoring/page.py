@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from predmaint.monitoring.decisions import Action
 from predmaint.features.drift import DriftResult
+from predmaint.monitoring.decisions import Action
 from predmaint.monitoring.metrics import RealizedMetrics
 from predmaint.monitoring.performance import Performance
 from predmaint.monitoring.report import DriftPoint, PerformancePoint

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from predmaint.monitoring.decisions import Action, DriftDay
 from predmaint.features.drift import DriftResult
+from predmaint.monitoring.decisions import Action, DriftDay
 from predmaint.monitoring.performance import Performance
 from predmaint.settings import Settings
 from predmaint.storage import partition_dir, read_json, write_json_atomic
