@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     api_poll_interval_s: float = Field(default=10.0, gt=0.0)
 
     # --- the loop: outcomes, monitoring, drift, automatic actions (issue 10) ------------------
+    monitoring_experiment: str = Field(
+        default="predmaint-monitoring",
+        description="MLflow experiment of the daily monitoring runs (one run a day).",
+    )
     monitoring_window_days: int = Field(
         default=30, ge=1, description="Days of predictions joined to outcomes by `monitor`."
     )

@@ -124,6 +124,28 @@ class DriftResult:
             "features": {name: f.to_dict() for name, f in self.features.items()},
         }
 
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> DriftResult:
+        """The verdict as :meth:`to_dict` wrote it (a day's report read back)."""
+        rule = payload["rule"]
+        return cls(
+            rows=int(payload["rows"]),
+            evaluated=bool(payload["evaluated"]),
+            features={
+                name: FeatureDrift(
+                    psi=float(f["psi"]),
+                    ks_statistic=float(f["ks_statistic"]),
+                    ks_pvalue=float(f["ks_pvalue"]),
+                    ks_pvalue_adjusted=float(f["ks_pvalue_adjusted"]),
+                    drifted=bool(f["drifted"]),
+                )
+                for name, f in payload["features"].items()
+            },
+            rule=DriftRule(
+                int(rule["min_sample"]), float(rule["psi_threshold"]), float(rule["alpha"])
+            ),
+        )
+
 
 def _psi_from_shares(expected_shares: Sequence[float], actual: np.ndarray) -> float:
     expected = np.maximum(np.asarray(expected_shares), PSI_EPSILON)

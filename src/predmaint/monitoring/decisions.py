@@ -140,6 +140,11 @@ def _degraded(inputs: DecisionInputs, rules: DecisionRules) -> tuple[bool, str]:
     )
 
 
+def degraded(inputs: DecisionInputs, rules: DecisionRules) -> bool:
+    """Whether the champion degraded (rule 1's test): the previous champion is worth re-scoring."""
+    return _degraded(inputs, rules)[0]
+
+
 def _rollback(inputs: DecisionInputs, rules: DecisionRules, why: str) -> Action | None:
     previous, champion = inputs.previous, inputs.champion
     if previous is None or previous.realized is None or champion.realized is None:

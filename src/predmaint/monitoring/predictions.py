@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.inference.ids import PREDICTION_ID
 from predmaint.settings import Settings
 from predmaint.storage import partition_date
@@ -39,11 +40,13 @@ def window(end: date, days: int) -> tuple[date, date]:
     return end - timedelta(days=days - 1), end
 
 
-def _read(path: Path, ds: date, source: str) -> pd.DataFrame | None:
+def _read(path: Path, ds: date, source: str, sensors: bool) -> pd.DataFrame | None:
     names = set(pq.read_schema(path).names)
     if not set(REQUIRED) <= names:
         return None
     columns = [*REQUIRED, *(c for c in SHADOW if c in names)]
+    if sensors and set(SENSOR_COLUMNS) <= names:
+        columns += SENSOR_COLUMNS
     frame = pd.read_parquet(path, columns=columns)
     frame["ds"] = ds
     frame["source"] = source
@@ -63,8 +66,11 @@ def empty_predictions() -> pd.DataFrame:
     )
 
 
-def load_predictions(settings: Settings, start: date, end: date) -> pd.DataFrame:
-    """Every batch and API prediction scored on days ``start``..``end``, in the contract's form."""
+def load_predictions(
+    settings: Settings, start: date, end: date, *, sensors: bool = False
+) -> pd.DataFrame:
+    """Every batch and API prediction scored on days ``start``..``end``, in the contract's form
+    (with ``sensors``, also the five readings, so another version can re-score them)."""
     frames = []
     roots = {"batch": settings.predictions_dir, "api": settings.served_dir}
     for source, root in roots.items():
@@ -76,7 +82,7 @@ def load_predictions(settings: Settings, start: date, end: date) -> pd.DataFrame
                 continue
             for path in sorted(folder.glob(SOURCES[source])):
                 if not path.name.startswith("."):
-                    frame = _read(path, day, source)
+                    frame = _read(path, day, source, sensors)
                     if frame is not None:
                         frames.append(frame)
     if not frames:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from predmaint.features.drift import DriftResult
+from predmaint.monitoring.acting import AppliedAction
 from predmaint.monitoring.decisions import Action, DriftDay
 from predmaint.monitoring.performance import Performance
 from predmaint.settings import Settings
@@ -28,17 +29,28 @@ class MonitoringReport:
     performance: Performance
     drift: DriftResult | None
     actions: tuple[Action, ...]
+    #: What became of each action (empty: decided only, before acting).
+    applied: tuple[AppliedAction, ...] = ()
+    champion_version: str | None = None
+    challenger_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         performance = self.performance.to_dict()
+        actions = (
+            [a.to_dict() for a in self.applied]
+            if self.applied
+            else [a.to_dict() for a in self.actions]
+        )
         return {
             "ds": self.ds.isoformat(),
+            "champion_version": self.champion_version,
+            "challenger_version": self.challenger_version,
             "window": performance["window"],
             "outcomes": performance["outcomes"],
             "by_version": performance["by_version"],
             "shadow": performance["shadow"],
             "drift": self.drift.to_dict() if self.drift is not None else None,
-            "actions": [a.to_dict() for a in self.actions],
+            "actions": actions,
         }
 
 
