@@ -87,6 +87,9 @@ class DecisionInputs:
     challenger: VersionEvidence | None = None
     champion_on_shared: RealizedMetrics | None = None
     drift: Sequence[DriftDay] = ()
+    #: The day a retraining was last requested within the drift window, if any: drift that
+    #: persists while that retraining runs (or after it kept the champion) asks for no other.
+    retrain_requested_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,11 @@ def _drift_retrain(inputs: DecisionInputs, rules: DecisionRules) -> tuple[Action
         return (
             None,
             f"drift on {len(drifted)} of the last {len(recent)} days (< {rules.drift_days})",
+        )
+    if inputs.retrain_requested_on is not None:
+        return None, (
+            f"drift on {len(drifted)} of the last {len(recent)} days; retraining already "
+            f"requested on {inputs.retrain_requested_on}"
         )
     features = tuple(dict.fromkeys(f for day in drifted for f in day.features))
     action = Action(

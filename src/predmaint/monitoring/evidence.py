@@ -29,7 +29,7 @@ from predmaint.monitoring.decisions import (
 )
 from predmaint.monitoring.metrics import RealizedMetrics
 from predmaint.monitoring.performance import Performance, join_outcomes
-from predmaint.monitoring.report import drift_history, drift_point
+from predmaint.monitoring.report import drift_history, drift_point, retrain_requested_on
 from predmaint.settings import Settings
 
 
@@ -53,15 +53,16 @@ def rescore(
 
 
 def recent_drift(
-    settings: Settings, ds: date, today: DriftResult | None, days: int
+    settings: Settings, ds: date, today: DriftResult | None, days: int, champion: str
 ) -> list[DriftDay]:
-    """The drift verdicts of the ``days`` days up to ``ds`` (today's from ``today``)."""
+    """The drift verdicts of the ``days`` days up to ``ds`` (today's from ``today``), counting
+    only days judged against ``champion``'s reference: a new champion starts a new count."""
     past = [
         p.as_day()
         for p in drift_history(settings, ds - timedelta(days=1), max(days - 1, 0))
-        if days > 1
+        if days > 1 and p.champion_version == champion
     ]
-    return [*past, drift_point(ds, today).as_day()] if today is not None else past
+    return [*past, drift_point(ds, today, champion).as_day()] if today is not None else past
 
 
 def gather(
@@ -82,7 +83,10 @@ def gather(
         champion=VersionEvidence(
             champion.version, champion.metrics.get("f1"), mine.metrics if mine else None
         ),
-        drift=recent_drift(settings, ds, drift, rules.drift_window),
+        drift=recent_drift(settings, ds, drift, rules.drift_window, champion.version),
+        retrain_requested_on=retrain_requested_on(
+            settings, ds - timedelta(days=1), max(rules.drift_window - 1, 1)
+        ),
     )
     challenger = alias_info(settings, CHALLENGER)
     if challenger is not None:

@@ -108,6 +108,7 @@ class DriftPoint:
     evaluated: bool
     psi: dict[str, float]
     drifted: tuple[str, ...]
+    champion_version: str | None = None  # whose training reference the day was judged against
 
     def as_day(self) -> DriftDay:
         return DriftDay(
@@ -119,12 +120,13 @@ class DriftPoint:
         return bool(self.drifted)
 
 
-def drift_point(ds: date, drift: DriftResult) -> DriftPoint:
+def drift_point(ds: date, drift: DriftResult, champion_version: str | None = None) -> DriftPoint:
     return DriftPoint(
         ds=ds,
         evaluated=drift.evaluated,
         psi={name: f.psi for name, f in drift.features.items()},
         drifted=drift.drifted_features,
+        champion_version=champion_version,
     )
 
 
@@ -141,6 +143,20 @@ def drift_history(settings: Settings, end: date, days: int = 30) -> list[DriftPo
                 evaluated=bool(drift["evaluated"]),
                 psi={name: float(f["psi"]) for name, f in drift["features"].items()},
                 drifted=tuple(drift["drifted_features"]),
+                champion_version=payload.get("champion_version"),
             )
         )
     return points
+
+
+def retrain_requested_on(settings: Settings, end: date, days: int) -> str | None:
+    """The latest day of the ``days`` days up to ``end`` whose report requested retraining."""
+    latest = None
+    for day, payload in _past_reports(settings, end, days):
+        for action in payload.get("actions", []):
+            if action.get("action") == "retrain" and action.get("status") in {
+                "applied",
+                "requested",
+            }:
+                latest = day.isoformat()
+    return latest
