@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     api_key: str | None = Field(default=None, description="When set, /predict* and /model need it.")
     api_batch_max: int = Field(default=1000, ge=1)
     api_poll_interval_s: float = Field(default=10.0, gt=0.0)
+    api_record_answers: bool = Field(
+        default=True, description="Record every API answer in data/served/ (issue 10)."
+    )
+    api_record_queue_max: int = Field(
+        default=100_000,
+        ge=1,
+        description="Answers held in memory before recording drops (and counts) new ones.",
+    )
+    api_record_flush_s: float = Field(
+        default=2.0, gt=0.0, description="How often queued answers are written to Parquet."
+    )
 
     # --- the loop: outcomes, monitoring, drift, automatic actions (issue 10) ------------------
     monitoring_experiment: str = Field(
