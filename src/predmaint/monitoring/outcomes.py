@@ -211,17 +211,20 @@ def record_outcomes(
     known_ids: Collection[str] | None,
     source: str,
     recorded_at: datetime | None = None,
+    ds: date | None = None,
 ) -> OutcomeIngest:
-    """Validate outcomes and record the good ones under ``outcomes/ds=<day recorded>/``.
+    """Validate outcomes and record the good ones under ``outcomes/ds=<ds>/`` (default: the UTC
+    day of recording; a dropped file stays in the day it was dropped for).
 
     Bad rows go to ``quarantine/ds=…/outcomes-<source>-<time>.csv``. Nothing is recorded when no
     row is valid; that is not an error (the ingest result says so).
     """
     now = (recorded_at or datetime.now(UTC)).astimezone(UTC)
+    day = ds or now.date()
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     name = _slug(source)
     result = validate_outcomes(frame, known_ids, stage=f"outcomes-{name}-{stamp}")
-    quarantine = result.write_quarantine(partition_dir(settings.quarantine_dir, now.date()))
+    quarantine = result.write_quarantine(partition_dir(settings.quarantine_dir, day))
     path = None
     if not result.valid.empty:
         valid = result.valid
@@ -246,7 +249,7 @@ def record_outcomes(
         )
         records["failure_mode"] = records["failure_mode"].astype("string")
         records["note"] = records["note"].astype("string")
-        folder = partition_dir(settings.outcomes_dir, now.date())
+        folder = partition_dir(settings.outcomes_dir, day)
         path = write_parquet_atomic(records, folder / f"{RECORDED_PREFIX}{stamp}-{name}.parquet")
     return OutcomeIngest(
         source=source,
@@ -285,7 +288,9 @@ def ingest_dropped(
     for path in dropped_files(settings, ds):
         try:
             frame = read_outcome_file(path)
-            results.append(record_outcomes(settings, frame, known_ids=known_ids, source=path.name))
+            results.append(
+                record_outcomes(settings, frame, known_ids=known_ids, source=path.name, ds=ds)
+            )
             target = path.parent / INGESTED_DIR / path.name
         except (DataValidationError, ValueError, OSError) as error:
             target = partition_dir(settings.quarantine_dir, ds) / f"outcomes-{path.name}"
