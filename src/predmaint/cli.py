@@ -279,6 +279,8 @@ def run(
     console.print(
         f"outputs: {settings.data_root} | MLflow UI: `make mlflow` -> http://localhost:5000"
     )
+    if result.monitoring is not None:
+        console.print(f"[bold]the day's report page:[/] {result.monitoring.page_path}")
 
 
 @model_app.command("info")
