@@ -39,8 +39,19 @@ def invoke(*args: str) -> str:
 def test_run_twice_then_inspect_the_registry(env: Path) -> None:
     # first run: everything from raw file to predictions, with the time of each step
     first = invoke("run", "--date", DAY, "--rows", "200")
-    for step in ("acquire", "features", "train + promote", "simulate", "batch inference", "total"):
+    for step in (
+        "acquire",
+        "features",
+        "train + promote",
+        "simulate",
+        "batch inference",
+        "monitoring",
+        "total",
+    ):
         assert step in first
+    # and it ends with the day's page, written where it says
+    page = env / "data" / "reports" / f"ds={DAY}" / "index.html"
+    assert f"the day's report page: {page}" in first and page.is_file()
     assert "promoted" in first and "no champion yet" in first
     assert (env / "mlflow.db").is_file()
     assert (env / "data" / "predictions" / f"ds={DAY}" / "report.json").is_file()
