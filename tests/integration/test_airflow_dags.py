@@ -48,7 +48,7 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return described
 
 
-EXPECTED = {
+EXPECTED: dict[str, dict[str, Any]] = {
     "feature_engineering_pipeline": {
         "schedule": "0 0 * * *",
         "edges": {
