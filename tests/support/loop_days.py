@@ -124,7 +124,7 @@ def play(settings: Settings, days: int, scenarios: dict[int, Scenario] | None = 
                 RegistryEvent("2027-01-31T10:00:00Z", "1", "promoted", "F1 0.930 > 0.910 <b>"),
             ],
         )
-    # one API answer on the last day, recorded by the API's queue in phase 2
+    # one API answer on the last day, as the API's recorder writes it
     served = pd.DataFrame(
         {
             "prediction_id": [new_prediction_id()],

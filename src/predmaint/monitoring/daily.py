@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from predmaint.features.drift import DriftResult
 from predmaint.models.registry import history
+from predmaint.models.tracking import CHALLENGER, CHAMPION
 from predmaint.models.versions import ModelVersion
 from predmaint.monitoring.acting import AppliedAction, Retrain, apply_actions
 from predmaint.monitoring.decisions import Action, ActionKind, DecisionRules, decide
@@ -190,8 +191,8 @@ def monitor_day(
         actions: tuple[Action, ...] = (Action(ActionKind.NONE, "no champion in the registry"),)
     else:
         actions = decide(inputs, rules)
-    champion = alias_info(settings, "champion")
-    challenger = alias_info(settings, "challenger")
+    champion = alias_info(settings, CHAMPION)
+    challenger = alias_info(settings, CHALLENGER)
     report = MonitoringReport(
         ds,
         performance,
