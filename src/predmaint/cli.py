@@ -280,7 +280,8 @@ def run(
         f"outputs: {settings.data_root} | MLflow UI: `make mlflow` -> http://localhost:5000"
     )
     if result.monitoring is not None:
-        console.print(f"[bold]the day's report page:[/] {result.monitoring.page_path}")
+        page = result.monitoring.page_path
+        console.print(f"[bold]the day's report page:[/] {page}", soft_wrap=True, highlight=False)
 
 
 @model_app.command("info")
@@ -382,6 +383,7 @@ def model_rollback(
 @app.command()
 def feedback(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet: prediction_id, outcome, ...")],
+    day: DateOption = None,
     window_days: Annotated[
         int | None, typer.Option(min=1, help="Days of predictions an id may come from.")
     ] = None,
@@ -397,10 +399,11 @@ def feedback(
     if not file.is_file():
         raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
     frame = _guard(lambda: read_outcome_file(file))
-    known = known_prediction_ids(
-        settings, date.today(), window_days or settings.monitoring_window_days
+    ds = _day(day)  # the day the outcomes are recorded for: ids of its window are known
+    known = known_prediction_ids(settings, ds, window_days or settings.monitoring_window_days)
+    result = _guard(
+        lambda: record_outcomes(settings, frame, known_ids=known, source=file.name, ds=ds)
     )
-    result = _guard(lambda: record_outcomes(settings, frame, known_ids=known, source=file.name))
     if as_json:
         _print_json(result.to_dict())
         return
@@ -470,7 +473,8 @@ def monitor(
             + (f" -> {applied.detail}" if applied.detail else ""),
             highlight=False,
         )
-    console.print(f"report: {run.report_path}\npage: {run.page_path}")
+    console.print(f"report: {run.report_path}", soft_wrap=True, highlight=False)
+    console.print(f"page: {run.page_path}", soft_wrap=True, highlight=False)
 
 
 def _in_process_retraining(settings: Settings, ds: date) -> Callable[[Any], str]:

@@ -96,6 +96,27 @@ def test_step_commands(env: Path) -> None:
     simulated.to_csv(labelled, index=False)
     assert "champion v1" in invoke("model", "check", "--data", str(labelled))
 
+    # outcomes of two scored readings come back, with one id nobody answered
+    scored = pd.read_parquet(env / "data" / "predictions" / f"ds={DAY}" / "part-simulated.parquet")
+    outcomes = env / "outcomes.csv"
+    pd.DataFrame(
+        {
+            "prediction_id": [*scored["prediction_id"].head(2), "20000101-0000000000000000"],
+            "outcome": ["failure", "no_failure", "failure"],
+            "failure_mode": ["HDF", "", ""],
+        }
+    ).to_csv(outcomes, index=False)
+    fed = json.loads(invoke("feedback", str(outcomes), "--date", DAY, "--json"))
+    assert (fed["rows_recorded"], fed["rows_quarantined"]) == (2, 1), fed
+    assert any("unknown" in reason for reason in fed["quarantine_reasons"]), fed
+    # and monitoring joins them to the champion's predictions (report only: nothing moves)
+    report = json.loads(invoke("monitor", "--date", DAY, "--json"))
+    champion = report["by_version"][report["champion_version"]]
+    assert champion["labelled"] == 2 and report["outcomes"] == 2
+    assert report["actions"][0]["status"] == "none"
+    assert "fewer than" in report["drift"]["note"], "25 readings: no drift verdict"
+    assert Path(report["page_path"]).is_file() and Path(report["report_path"]).is_file()
+
 
 def test_bad_date_and_missing_model_are_clear(env: Path) -> None:
     result = CliRunner().invoke(app, ["features", "--date", "25/11/2026"])
