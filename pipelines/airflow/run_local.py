@@ -37,6 +37,7 @@ from pathlib import Path
 from types import FrameType
 
 from predmaint import process_group
+from predmaint.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = ROOT / "pipelines" / "airflow" / "dags"
@@ -48,13 +49,19 @@ SIMPLE_AUTH_MANAGER = (
 STOP_TIMEOUT_S = 30.0
 
 
-def airflow_env(home: Path, port: int, host: str = "127.0.0.1") -> dict[str, str]:
+def airflow_env(
+    home: Path, port: int, host: str = "127.0.0.1", parallelism: int | None = None
+) -> dict[str, str]:
     """The environment every component and task shares (Airflow reads it before anything else).
 
     Explicit ``AIRFLOW__*`` variables rather than an ``airflow.cfg``: they win over any config
     file, so a developer's own ``~/airflow`` setup cannot leak in; Airflow writes ``airflow.cfg``
     (with its generated JWT and Fernet keys, shared by all components) into ``home`` on first use.
+    LocalExecutor runs ``parallelism`` task processes at most (default: the setting
+    ``PREDMAINT_AIRFLOW_PARALLELISM``, itself the machine's usable cores).
     """
+    if parallelism is None:
+        parallelism = Settings().airflow_parallelism
     home = home.resolve()
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ)
@@ -64,6 +71,7 @@ def airflow_env(home: Path, port: int, host: str = "127.0.0.1") -> dict[str, str
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
@@ -184,7 +192,9 @@ def run(home: Path, port: int, host: str, triggerer: bool) -> int:
     Path(env["PREDMAINT_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow = str(Path(sys.executable).parent / "airflow")
     out.say(
-        "predmaint", f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  PREDMAINT_HOME={env['PREDMAINT_HOME']}"
+        "predmaint",
+        f"AIRFLOW_HOME={env['AIRFLOW_HOME']}  PREDMAINT_HOME={env['PREDMAINT_HOME']}  "
+        f"parallelism={env['AIRFLOW__CORE__PARALLELISM']}",
     )
     out.say("predmaint", "migrating the metadata database (SQLite)")
     migrate = subprocess.run(

@@ -24,6 +24,7 @@ from predmaint.settings import Settings
 
 if TYPE_CHECKING:  # the commands import the library lazily: `predmaint --help` stays fast
     from predmaint.inference.reports import BatchReport
+    from predmaint.workflow import TrainingOutcome
 
 app = typer.Typer(
     name="predmaint",
@@ -71,7 +72,8 @@ def _guard(action: Callable[[], T]) -> T:
     try:
         return action()
     except PredmaintError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        # soft_wrap: one line per error (the terminal wraps it; logs and pipes keep it whole)
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -158,12 +160,17 @@ def features(day: DateOption = None) -> None:
 @app.command()
 def train(day: DateOption = None) -> None:
     """Train Random Forest and SVM on the day's features, register both, promote the best."""
-    from predmaint.workflow import train_and_promote
+    from predmaint.workflow import exclusive_home, train_and_promote
 
     settings = _settings()
     ds = _day(day)
+
+    def body(say: Callable[[str], None]) -> TrainingOutcome:
+        with exclusive_home(settings, "predmaint train"):
+            return train_and_promote(settings, ds, progress=say)
+
     with _spinner("training") as say:
-        outcome = _guard(lambda: train_and_promote(settings, ds, progress=say))
+        outcome = _guard(lambda: body(say))
     table = Table(title=f"candidates {ds}", title_justify="left")
     for column in (
         "model",
@@ -215,14 +222,22 @@ def infer(
     day: DateOption = None,
     rows: Annotated[int | None, typer.Option(help="Readings to simulate if none arrived.")] = None,
 ) -> None:
-    """Score the day's readings with the champion; write predictions/ds=DATE/ and a report."""
-    from predmaint.inference.batch import run_batch
+    """Score the day's readings with the champion; write predictions/ds=DATE/ and a report.
+
+    Exit status: 0 every input file was read and scored; 3 (partial) some files could not be
+    read and were quarantined whole, the others were scored and published; 1 failure.
+    """
+    from predmaint.inference.batch import PARTIAL_EXIT_CODE, run_batch
 
     settings = _settings()
     ds = _day(day)
     with _spinner("batch inference"):
         report = _guard(lambda: run_batch(settings, ds, rows))
+    for name, reason in report.quality.unreadable_files.items():
+        err_console.print(f"[bold yellow]quarantined whole:[/] {name}: {reason}", soft_wrap=True)
     _print_batch(report)
+    if report.status == "partial":
+        raise typer.Exit(PARTIAL_EXIT_CODE)
 
 
 def _print_batch(report: BatchReport) -> None:
@@ -236,6 +251,8 @@ def _print_batch(report: BatchReport) -> None:
                 "model version": report.model_version,
                 "rows scored": report.rows_scored,
                 "rows quarantined": report.rows_quarantined,
+                "repeated readings (kept)": report.quality.repeated_readings,
+                "status": report.status,
                 "risk levels": report.risk_levels,
                 "predicted failures": report.predicted_failures,
             },
@@ -376,8 +393,15 @@ def model_rollback(
     decision = _guard(lambda: rollback(settings, to, reason))
     console.print(
         f"[bold]rolled back[/]: champion is now v{decision.champion_version} "
-        f"(was v{decision.previous_champion_version}); reason: {reason}"
+        f"(was v{decision.replaced_version}); reason: {reason}"
     )
+    if decision.previous_champion_version is not None:
+        console.print(
+            f"previous-champion is now v{decision.previous_champion_version}: "
+            "a further `model rollback` returns to it"
+        )
+    else:
+        console.print("no earlier champion is left: a further `model rollback` needs --to VERSION")
 
 
 @app.command()

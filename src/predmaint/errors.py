@@ -39,5 +39,17 @@ class DataValidationError(PredmaintError):
         self.reasons = reasons or {}
 
 
+class UnreadableInputError(PredmaintError):
+    """An input file cannot be read as readings at all (truncated, empty, not a CSV/Parquet).
+
+    The batch job quarantines such a file whole, with this message as its reason, and scores the
+    day's other files.
+    """
+
+
 class ModelNotFoundError(PredmaintError):
     """No registered model (or alias) to load."""
+
+
+class HomeBusyError(PredmaintError):
+    """Another predmaint command holds the project home (one training or main job at a time)."""

@@ -7,6 +7,7 @@ write them.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -22,6 +23,14 @@ UCI_ZIP_URL = (
 #: where training, the registry and the settings themselves can all use it.
 ModelKind = Literal["random_forest", "svm"]
 MODEL_KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity: a container's cpuset, ``taskset``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - no affinity API (macOS)
+        return os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -66,6 +75,12 @@ class Settings(BaseSettings):
     rollback_tolerance: float = Field(
         default=0.05, ge=0.0, description="Champion F1 may fall this far below its registered F1."
     )
+    min_test_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failures a candidate's test split must hold before its F1 can promote it "
+        "(fewer: registered, not promoted).",
+    )
 
     # --- training ---------------------------------------------------------------------------
     seed: int = 42
@@ -83,8 +98,22 @@ class Settings(BaseSettings):
 
     # --- batch and simulation ---------------------------------------------------------------
     simulate_rows: int = Field(default=1000, ge=1)
+    batch_chunk_rows: int = Field(
+        default=250_000,
+        ge=1,
+        description="Readings the batch job reads, validates, scores and writes at a time: "
+        "its memory depends on this, not on the size of the day.",
+    )
     language: Literal["pt", "en"] = Field(
         default="pt", description="Risk texts (spec: Portuguese)."
+    )
+
+    # --- local Airflow (make airflow) -------------------------------------------------------
+    airflow_parallelism: int = Field(
+        default_factory=usable_cores,
+        ge=1,
+        description="Task processes LocalExecutor runs at once (default: the usable CPU cores; "
+        "Airflow's own default, 32, is sized for a cluster).",
     )
 
     # --- API ----------------------------------------------------------------------------------
@@ -103,6 +132,19 @@ class Settings(BaseSettings):
     )
     api_record_flush_s: float = Field(
         default=2.0, gt=0.0, description="How often queued answers are written to Parquet."
+    )
+    api_body_max_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest request body of a route without its own limit; larger gets 413.",
+    )
+    api_body_limits: dict[str, int] = Field(
+        default={},
+        description='Per-route body limits in bytes, as JSON ({"/predict/batch": 2000000}); '
+        "/predict and /predict/batch default to what 1 and api_batch_max readings need.",
+    )
+    api_body_timeout_s: float = Field(
+        default=30.0, gt=0.0, description="Time to send a whole request body; slower gets 408."
     )
 
     # --- the loop: outcomes, monitoring, drift, automatic actions (issue 10) ------------------
@@ -152,7 +194,23 @@ class Settings(BaseSettings):
     @field_validator("api_key")
     @classmethod
     def _non_empty_key(cls, value: str | None) -> str | None:
+        # HTTP clients send header values as ASCII (browsers as Latin-1): a key outside printable
+        # ASCII could never be sent the same way by every client.
+        if value and not (value.isascii() and value.isprintable() and " " not in value):
+            raise ValueError(
+                "api_key must be printable ASCII without spaces (it is an HTTP header)"
+            )
         return value or None
+
+    @field_validator("api_body_limits")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {
+            path: limit for path, limit in value.items() if limit < 1 or not path.startswith("/")
+        }
+        if bad:
+            raise ValueError(f"api_body_limits maps route paths (/...) to bytes >= 1; got {bad}")
+        return value
 
     @model_validator(mode="after")
     def _drift_rule_fits(self) -> Settings:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from predmaint import locks
+from predmaint.clock import utc_now
 from predmaint.data.acquire import acquire
+from predmaint.errors import HomeBusyError, PredmaintError
 from predmaint.features.job import build_features, latest_features
 from predmaint.inference.batch import list_inputs, run_batch, simulate_day
 from predmaint.inference.reports import BatchReport
@@ -35,6 +38,8 @@ MAIN_STEPS = (
     "batch inference",
     "monitoring",
 )
+#: The lock file in the project home held by a main job or a training command.
+HOME_LOCK = ".predmaint.lock"
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,28 @@ class MainJobResult:
     monitoring: MonitoringRun | None = None
 
 
+@contextmanager
+def exclusive_home(settings: Settings, command: str) -> Iterator[None]:
+    """Hold the project home for ``command``, or fail at once naming who holds it.
+
+    Two main jobs (or trainings) in one home would write the same day's partitions and race to
+    promote; the second is refused with one line rather than left to wait unseen. The lock is
+    the kernel's (``flock``): a killed command leaves nothing to clean up.
+    """
+    home = settings.home.resolve()
+    note = f"`{command}` started {utc_now():%Y-%m-%d %H:%M:%S} UTC"
+    with ExitStack() as held:
+        try:
+            held.enter_context(locks.exclusive(home / HOME_LOCK, note, wait=False))
+        except locks.LockBusy as busy:
+            raise HomeBusyError(
+                f"another predmaint command is working in {home}: "
+                f"{busy.holder or 'a process that just started'}; wait for it to finish, "
+                "or give this one its own PREDMAINT_HOME"
+            ) from None
+        yield
+
+
 def train_and_promote(
     settings: Settings, ds: date, features_path: Path | None = None, progress: Notify | None = None
 ) -> TrainingOutcome:
@@ -87,7 +114,17 @@ def train_and_promote(
 def run_main_job(
     settings: Settings, ds: date, rows: int | None = None, notify: Notify | None = None
 ) -> MainJobResult:
-    """Everything ``make run`` does, on embedded defaults unless settings say otherwise."""
+    """Everything ``make run`` does, on embedded defaults unless settings say otherwise.
+
+    One main job per project home at a time (:func:`exclusive_home`).
+    """
+    with exclusive_home(settings, "predmaint run"):
+        return _run_main_job(settings, ds, rows, notify)
+
+
+def _run_main_job(
+    settings: Settings, ds: date, rows: int | None, notify: Notify | None
+) -> MainJobResult:
     say = notify or (lambda _message: None)
     result = MainJobResult(ds)
 
@@ -116,7 +153,11 @@ def run_main_job(
             f"{c.kind} v{training.versions[c.run_id]} F1 {c.metrics['f1']:.3f}"
             for c in training.candidates
         )
-        out.append(f"{training.decision.action}: champion v{training.decision.champion_version}")
+        champion = training.decision.champion_version
+        held = f"champion v{champion}" if champion else "no champion"
+        out.append(f"{training.decision.action}: {held}")
+    if training.decision.champion_version is None:
+        raise PredmaintError(f"no champion to score {ds} with: {training.decision.reason}")
     with step("simulate") as out:
         arrived = list_inputs(settings, ds)
         if arrived:

@@ -230,6 +230,7 @@ def test_batch_dag_scores_each_file_in_a_mapped_task_and_writes_the_report(
     assert sorted(p.name for p in out.iterdir()) == [
         "part-line_a.parquet",
         "part-line_b.parquet",
+        "quarantine",
         "report.json",
     ]
     report = json.loads((out / "report.json").read_text())
@@ -238,7 +239,10 @@ def test_batch_dag_scores_each_file_in_a_mapped_task_and_writes_the_report(
     assert (report["rows_scored"], report["rows_quarantined"]) == (499, 1)
     scored = pd.concat(pd.read_parquet(p) for p in sorted(out.glob("part-*.parquet")))
     assert len(scored) == 499 and {"prediction", "failure_probability", "risk_level"} <= set(scored)
-    quarantine = sandbox.settings.quarantine_dir / f"ds={DAY}" / "inference-line_a.csv"
+    # the day's quarantine lives in its partition, linked from quarantine/ds=…/inference
+    quarantine = (
+        sandbox.settings.quarantine_dir / f"ds={DAY}" / "inference" / "inference-line_a.csv"
+    )
     assert "torque" in quarantine.read_text(), "the broken reading is quarantined with its rule"
 
 
@@ -253,7 +257,12 @@ def test_rerunning_a_batch_day_replaces_it_without_duplicates(
     rerun = sandbox.dag_test("batch_inference_pipeline", DAY)
     # then the day holds exactly the remaining file's predictions, identical to the first run
     assert_succeeded(rerun)
-    assert sorted(p.name for p in out.iterdir()) == ["part-line_b.parquet", "report.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "part-line_b.parquet",
+        "quarantine",
+        "report.json",
+    ]
+    assert not list((out / "quarantine").iterdir()), "the withdrawn file's quarantine went too"
     after = pd.read_parquet(out / "part-line_b.parquet").drop(columns="scored_at")
     pd.testing.assert_frame_equal(before, after)
     report = json.loads((out / "report.json").read_text())
@@ -271,6 +280,34 @@ def test_a_day_without_readings_is_simulated_and_scored(
         (sandbox.settings.predictions_dir / f"ds={day}" / "report.json").read_text()
     )
     assert report["rows_in"] == 300 and report["files"][0]["input"].endswith("simulated.parquet")
+
+
+def test_a_day_with_an_unreadable_file_is_scored_and_marked_partial_without_retry(
+    sandbox: Sandbox, training_run: DagRun
+) -> None:
+    # given a day with a good file and an empty one
+    assert_succeeded(training_run)
+    day = DAY - timedelta(days=3)
+    folder = sandbox.settings.inference_dir / f"ds={day}"
+    folder.mkdir(parents=True)
+    simulate_readings(120, day, seed=3).to_parquet(folder / "good.parquet", index=False)
+    (folder / "empty.csv").write_bytes(b"")
+    # when the batch DAG runs
+    run = sandbox.dag_test("batch_inference_pipeline", day)
+    # then both files' tasks and the report succeed, the good file is published...
+    mapped = {t: s for t, s in run.tasks.items() if t.startswith("generate_predictions")}
+    assert set(mapped.values()) == {"success"} and len(mapped) == 2
+    assert run.tasks["inference_report"] == "success"
+    report = json.loads(
+        (sandbox.settings.predictions_dir / f"ds={day}" / "report.json").read_text()
+    )
+    assert (report["status"], report["rows_scored"]) == ("partial", 120)
+    assert "empty.csv" in report["quality"]["unreadable_files"]
+    # ...and the day is marked by one failed task, not retried, naming the file
+    assert run.state == "failed"
+    assert run.tasks["check_inputs_readable"] == "failed"
+    assert run.tries["check_inputs_readable"] == 1
+    assert "empty.csv" in run.log
 
 
 def test_a_failed_validation_fails_at_once_naming_the_rule_and_the_quarantine_file(

@@ -88,7 +88,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
             ],
             "process_new_data": ["generate_predictions"],
             "generate_predictions": ["inference_report"],
-            "inference_report": [],
+            # after the spec's steps: a day with an unreadable file fails visibly, once
+            "inference_report": ["check_inputs_readable"],
+            "check_inputs_readable": [],
         },
     },
 }

@@ -4,6 +4,8 @@ The launcher (``pipelines/airflow/run_local.py``) starts the API server, schedul
 processor on a temporary home and a free port; the test logs in as admin/admin through the REST
 API, unpauses and triggers the batch DAG, waits (bounded) for the run to succeed, checks the day's
 predictions, then stops the launcher with SIGINT, as Ctrl-C would, and checks nothing is left.
+Another start is stopped with SIGTERM to the launcher's process group (what ``timeout``, a
+supervisor or a container runtime sends), and the launcher's environment sizes LocalExecutor.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pytest
 
 from predmaint.settings import Settings
 from tests.support.airflow_api import AirflowApi
-from tests.support.airflow_launcher import LAUNCHER
+from tests.support.airflow_launcher import LAUNCHER, load_launcher
 from tests.support.loopback import free_port
 from tests.support.waiting import wait_for
 
@@ -74,19 +76,14 @@ def alive(pid: int) -> bool:
     return True
 
 
-@pytest.fixture
-def local_airflow(fresh_trained: Settings, tmp_path: Path) -> Iterator[LocalAirflow]:
-    """``make airflow`` on a temporary home and a free port, over a project with a champion."""
+def launch(
+    predmaint_home: Path, tmp_path: Path, *, new_session: bool = False, **extra: str
+) -> LocalAirflow:
+    """``make airflow`` on a temporary home and a free port, its output in ``airflow.log``."""
     port = free_port()
     log_path = tmp_path / "airflow.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "PREDMAINT_HOME": str(fresh_trained.home),
-            "PREDMAINT_SIMULATE_ROWS": "300",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
+    env.update({"PREDMAINT_HOME": str(predmaint_home), "PYTHONUNBUFFERED": "1", **extra})
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -102,18 +99,30 @@ def local_airflow(fresh_trained: Settings, tmp_path: Path) -> Iterator[LocalAirf
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
-    airflow = LocalAirflow(process, port, log_path)
+    return LocalAirflow(process, port, log_path)
+
+
+def stop_if_running(airflow: LocalAirflow) -> None:
+    process = airflow.process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def local_airflow(fresh_trained: Settings, tmp_path: Path) -> Iterator[LocalAirflow]:
+    """``make airflow`` on a temporary home and a free port, over a project with a champion."""
+    airflow = launch(fresh_trained.home, tmp_path, PREDMAINT_SIMULATE_ROWS="300")
     try:
         yield airflow
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_if_running(airflow)
 
 
 def test_a_real_scheduler_runs_the_batch_dag_and_ctrl_c_stops_everything(
@@ -157,3 +166,56 @@ def test_a_real_scheduler_runs_the_batch_dag_and_ctrl_c_stops_everything(
     assert [pid for pid in pids if alive(pid)] == [], (
         f"components left running:\n{airflow.log_tail()}"
     )
+
+
+def test_sigterm_to_the_launchers_process_group_stops_everything(tmp_path: Path) -> None:
+    # given `make airflow` started as a supervisor, `timeout` or a container runtime starts it:
+    # the leader of its own process group, here with LocalExecutor sized to two task processes
+    airflow = launch(
+        tmp_path / "project", tmp_path, new_session=True, PREDMAINT_AIRFLOW_PARALLELISM="2"
+    )
+    try:
+        airflow.wait_for("waiting for the API server", airflow.api.healthy, STARTUP_TIMEOUT_S)
+        pids = airflow.component_pids()
+        started = re.search(r"scheduler=(\d+)", airflow.log_path.read_text())
+        assert started, airflow.log_tail()
+        scheduler = int(started.group(1))
+        environ = Path(f"/proc/{scheduler}/environ").read_bytes().split(b"\0")
+        assert b"AIRFLOW__CORE__PARALLELISM=2" in environ
+
+        # when the whole group gets SIGTERM
+        os.killpg(airflow.process.pid, signal.SIGTERM)
+
+        # then the launcher stops every component and exits cleanly, leaving nothing running
+        assert airflow.process.wait(STOP_TIMEOUT_S) == 0, airflow.log_tail()
+        assert [pid for pid in pids if alive(pid)] == [], (
+            f"components left running:\n{airflow.log_tail()}"
+        )
+        log = airflow.log_path.read_text()
+        for name in ("api-server", "scheduler", "dag-processor"):
+            assert f"{name} stopped" in log, airflow.log_tail()
+    finally:
+        stop_if_running(airflow)
+
+
+def test_local_executor_parallelism_follows_the_setting_and_defaults_to_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launcher = load_launcher()
+    monkeypatch.delenv("PREDMAINT_AIRFLOW_PARALLELISM", raising=False)
+    env = launcher.airflow_env(tmp_path / "airflow_home", port=8080)
+    assert env["AIRFLOW__CORE__PARALLELISM"] == str(len(os.sched_getaffinity(0)))
+
+    monkeypatch.setenv("PREDMAINT_AIRFLOW_PARALLELISM", "3")
+    env = launcher.airflow_env(tmp_path / "airflow_home", port=8080)
+    airflow = Path(sys.executable).with_name("airflow")
+    read = subprocess.run(
+        [str(airflow), "config", "get-value", "core", "parallelism"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip().splitlines()[-1] == "3", read.stdout

@@ -58,7 +58,9 @@ def test_ids_shadow_and_drift_on_a_scored_day(home: Settings) -> None:
     assert len(ids) == len(scored) == 1199
     assert batch_prediction_id(DAY, "line_a.csv", 6) in ids
     assert batch_prediction_id(DAY, "line_a.csv", 5) not in ids
-    quarantine = pd.read_csv(partition_dir(home.quarantine_dir, DAY) / "inference-line_a.csv")
+    quarantine = pd.read_csv(
+        partition_dir(home.quarantine_dir, DAY) / "inference" / "inference-line_a.csv"
+    )
     assert quarantine["prediction_id"].tolist() == [batch_prediction_id(DAY, "line_a.csv", 5)]
     # and the challenger's answers sit beside the champion's, computed by that version
     challenger = champion_info(home, "challenger")
@@ -84,3 +86,33 @@ def test_rerunning_a_day_gives_the_same_ids(home: Settings) -> None:
     assert _scored(home, ds)["prediction_id"].tolist() == first
     normal = read_json(partition_dir(home.predictions_dir, ds) / "report.json")["drift"]
     assert normal["evaluated"] is True
+
+
+def test_ids_shadow_and_drift_do_not_depend_on_the_chunk_size(home: Settings) -> None:
+    # given a slow-spindle day with broken readings in the first and in a later chunk
+    ds = date(2026, 12, 11)
+    readings = simulate_scenario(1000, ds, "slow_spindle")
+    readings.loc[[2, 611], "torque"] = -1.0
+    folder = inference_partition(home, ds)
+    folder.mkdir(parents=True)
+    readings.to_parquet(folder / "line_b.parquet", index=False)
+    # when it is scored as one chunk, then in chunks of 250 readings
+    whole = run_batch(home, ds)
+    one = _scored(home, ds).reset_index(drop=True)
+    chunked = run_batch(home.model_copy(update={"batch_chunk_rows": 250}), ds)
+    many = _scored(home, ds).reset_index(drop=True)
+    # then every row keeps the id of its place in the file, whatever the chunk it was read in
+    assert len(many) == 998 and many["prediction_id"].tolist() == one["prediction_id"].tolist()
+    ids = set(many["prediction_id"])
+    assert batch_prediction_id(ds, "line_b.parquet", 613) in ids
+    assert {batch_prediction_id(ds, "line_b.parquet", r) for r in (3, 612)}.isdisjoint(ids)
+    # and the challenger scored every chunk
+    assert many["challenger_version"].notna().all()
+    np.testing.assert_allclose(
+        many["challenger_failure_probability"], one["challenger_failure_probability"]
+    )
+    # and the chunks' drift counts add up to the same day: the slower spindle is named
+    assert whole.drift is not None and chunked.drift is not None
+    assert chunked.drift.rows == whole.drift.rows == 998
+    assert "rotational_speed" in chunked.drift.drifted_features
+    assert chunked.drift.drifted_features == whole.drift.drifted_features

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,13 @@ def test_run_twice_then_inspect_the_registry(env: Path) -> None:
     rolled = invoke("model", "rollback", "--to", "3", "--reason", "test")
     assert "champion is now v3" in rolled
     assert json.loads(invoke("model", "info", "--json"))["version"] == "3"
+    # v1 was rolled back from and no champion came before it: the command says where a further
+    # rollback stands, and a plain one is refused with the reason
+    assert "no earlier champion is left" in rolled
+    result = CliRunner().invoke(app, ["model", "rollback"])
+    assert result.exit_code == 1 and "no earlier champion is left before v3" in " ".join(
+        result.output.split()
+    )
 
 
 def test_step_commands(env: Path) -> None:
@@ -181,3 +189,94 @@ def test_mlflow_ui_serves_the_embedded_store(trained_home: Any) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _console_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a user's shell for `predmaint` run as a real process in ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREDMAINT_", "MLFLOW_"))}
+    env.update(
+        {
+            "PREDMAINT_HOME": str(home),
+            "PREDMAINT_RAW_DATA": str(SHARED_DATA),
+            "PREDMAINT_MODELS": '["random_forest"]',
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+            "COLUMNS": "200",
+            **{f"PREDMAINT_{key.upper()}": json.dumps(value) for key, value in FAST.items()},
+            **extra,
+        }
+    )
+    return env
+
+
+PREDMAINT = Path(sys.executable).with_name("predmaint")
+
+
+def test_two_runs_started_together_in_a_fresh_home_end_clearly_with_one_champion(
+    tmp_path: Path,
+) -> None:
+    # given a fresh home, when two `predmaint run` start at the same moment
+    home = tmp_path / "home"
+    command = [str(PREDMAINT), "run", "--date", DAY, "--rows", "100"]
+    runs = [
+        subprocess.Popen(
+            command,
+            env=_console_env(home),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    outputs = [" ".join(r.communicate(timeout=540)[0].decode().split()) for r in runs]
+
+    # then one runs the main job and the other stops at once with one line saying why
+    codes = [r.returncode for r in runs]
+    assert sorted(codes) == [0, 1], outputs
+    done, refused = (outputs[0], outputs[1]) if codes[0] == 0 else (outputs[1], outputs[0])
+    assert "promoted" in done and "batch inference" in done, done
+    assert "Traceback" not in refused, refused
+    assert f"another predmaint command is working in {home}" in refused, refused
+    assert "`predmaint run` started" in refused, refused
+
+    # and the home holds exactly one champion, promoted once
+    events = json.loads(
+        subprocess.run(
+            [str(PREDMAINT), "model", "history", "--json"],
+            env=_console_env(home),
+            cwd=tmp_path,
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    assert [(e["version"], e["action"]) for e in events if e["action"] == "promoted"] == [
+        ("1", "promoted")
+    ]
+    assert next(e["aliases"] for e in events if e["version"] == "1") == ["champion"]
+
+
+def test_degenerate_training_data_stops_with_one_line(tmp_path: Path) -> None:
+    # given the user's own AI4I-format file: 10 failures and 3 normal readings of type L
+    raw = pd.read_csv(SHARED_DATA)
+    type_l = raw[raw["Type"] == "L"]
+    failed = type_l["Machine failure"] == 1
+    own = pd.concat([type_l[failed].head(10), type_l[~failed].head(3)])
+    path = tmp_path / "own.csv"
+    own.to_csv(path, index=False)
+
+    # when the main job runs on it
+    result = subprocess.run(
+        [str(PREDMAINT), "run", "--date", DAY, "--rows", "50"],
+        env=_console_env(tmp_path / "home", PREDMAINT_RAW_DATA=str(path)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    # then it stops before training with one line that says what the data lacks
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error:"), result.stderr
+    assert "10 failure(s) and 3 normal row(s)" in errors[0], errors

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -9,11 +13,13 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from predmaint.data.columns import TARGET
 from predmaint.data.simulate import simulate_readings
 from predmaint.errors import ModelNotFoundError
 from predmaint.features.job import build_features
 from predmaint.models.candidates import CandidateRun
 from predmaint.models.registry import (
+    champion_lineage,
     check_champion,
     history,
     promote,
@@ -169,3 +175,112 @@ def test_no_champion_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="predmaint run"):
         champion_info(settings)
     assert history(settings) == []
+
+
+def test_a_test_split_with_too_few_failures_registers_but_does_not_promote(
+    home: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # given features with 40 failures: enough to train, too few for the test split to judge
+    settings, features = home
+    frame = pd.read_parquet(features)
+    few = pd.concat([frame[frame[TARGET] == 1].head(40), frame[frame[TARGET] == 0].head(400)])
+    path = tmp_path / "few_failures.parquet"
+    few.to_parquet(path, index=False)
+    candidate = _train(settings, path)
+
+    # when it is registered and offered for promotion
+    version, decision = _round(settings, candidate)
+
+    # then it stays a registered version: no alias moves, and the history says why
+    test_failures = int(decision.scores["test_failures"])
+    assert test_failures < settings.min_test_failures == 20
+    assert decision.action == "not-promoted" and decision.champion_version is None
+    assert f"{test_failures} failure(s)" in decision.reason
+    assert "PREDMAINT_MIN_TEST_FAILURES" in decision.reason
+    model = MlflowClient(settings.resolved_tracking_uri).get_registered_model(settings.model_name)
+    assert model.aliases == {}
+    events = {(e.version, e.action): e.reason for e in history(settings)}
+    assert events[(version, "not-promoted")] == decision.reason
+
+    # and with the setting lowered below the split's failures the same evidence promotes
+    lenient = settings.model_copy(update={"min_test_failures": test_failures})
+    assert promote(lenient, [candidate], {candidate.run_id: version}).action == "promoted"
+
+
+def test_after_a_rollback_the_next_one_goes_one_step_further_back(
+    home: tuple[Settings, Path],
+) -> None:
+    # given v1 (weak) then v2 (good) promoted, then v3 (weak) kept as challenger
+    settings, features = home
+    weak, good = _train(settings, features, **WEAK), _train(settings, features)
+    v1, _ = _round(settings, weak)
+    v2, _ = _round(settings, good)
+    v3, kept = _round(settings, weak)
+    assert kept.action == "kept"
+    assert _aliases(settings) == {CHAMPION: v2, PREVIOUS_CHAMPION: v1, CHALLENGER: v3}
+
+    # when the operator rolls back to v3 by hand
+    decision = rollback(settings, to_version=v3, reason="v2 raises false alarms")
+
+    # then v3 is champion only (not challenger too) and previous-champion names the champion
+    # before v2's tenure: v2, rolled back from, is no place to return to
+    assert _aliases(settings) == {CHAMPION: v3, PREVIOUS_CHAMPION: v1}
+    assert (decision.champion_version, decision.replaced_version) == (v3, v2)
+    assert decision.previous_champion_version == v1
+    assert champion_lineage(settings) == [v1, v3]
+
+    # when a plain rollback follows, then it goes to v1, and no earlier champion is left
+    second = rollback(settings)
+    assert (second.champion_version, second.previous_champion_version) == (v1, None)
+    assert _aliases(settings) == {CHAMPION: v1}
+
+    # and a third says so clearly instead of moving anything
+    with pytest.raises(ModelNotFoundError, match=f"no earlier champion is left before v{v1}"):
+        rollback(settings)
+    assert _aliases(settings) == {CHAMPION: v1}
+
+
+_FIRST_USE = """
+import sys, time
+from pathlib import Path
+from predmaint.models.tracking import client
+from predmaint.settings import Settings
+settings = Settings(home=Path(sys.argv[1]), _env_file=None)
+go = Path(sys.argv[2])
+Path(sys.argv[3]).touch()
+while not go.exists():
+    time.sleep(0.01)
+print(client(settings).search_registered_models())
+"""
+
+
+def test_processes_that_start_together_on_a_fresh_home_share_its_store(tmp_path: Path) -> None:
+    # given three processes ready to open the same, not yet created, embedded store
+    home, go = tmp_path / "home", tmp_path / "go"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREDMAINT_", "MLFLOW_"))}
+    env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})
+    ready = [tmp_path / f"ready{n}" for n in range(3)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _FIRST_USE, str(home), str(go), str(flag)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for flag in ready
+    ]
+    deadline = time.monotonic() + 120
+    while not all(flag.exists() for flag in ready):  # each has imported MLflow and waits
+        assert time.monotonic() < deadline, "the processes did not get ready within 120 s"
+        assert all(p.poll() is None for p in processes), "a process exited before the start"
+        time.sleep(0.1)
+
+    # when they all open it at once
+    go.touch()
+    outputs = [p.communicate(timeout=120)[0].decode() for p in processes]
+
+    # then each one finds a complete store (none crashes in the schema's creation)
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output
+        assert "Traceback" not in output, output
+    assert (home / "mlflow.db").is_file()

@@ -11,10 +11,18 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from predmaint.data.columns import SENSOR_COLUMNS
+from predmaint.data.columns import SENSOR_COLUMNS, TARGET, normalise_header
+from predmaint.errors import DataValidationError
+from predmaint.features.job import build_features
 from predmaint.models.tracking import alias_uri
+from predmaint.models.training import (
+    minimum_rows_per_class,
+    train_model,
+    validate_training_data,
+)
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
+from tests.support.project import DAY, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +161,84 @@ def test_a_reading_that_breaks_a_failure_rule_is_predicted_as_failure(
 def test_a_normal_reading_is_predicted_normal(champion: Any) -> None:
     out = champion.predict(_grid(tool_wear=108.0, torque=42.8, rotational_speed=1551.0))
     assert out["prediction"].iloc[0] == 0
+
+
+def test_the_registered_model_takes_the_ai4i_csv_as_pandas_reads_it(
+    champion: Any, raw_csv: Path
+) -> None:
+    # given the real file read the most natural way, headers mapped as the loader maps them
+    frame = pd.read_csv(raw_csv)
+    frame.columns = [normalise_header(str(c)) for c in frame.columns]
+    assert frame["rotational_speed"].dtype == np.int64, "the file's speeds are integers"
+    assert frame["tool_wear"].dtype == np.int64, "the file's tool wear is integers"
+
+    # when the model loaded from the registry scores it as it is
+    out = champion.predict(frame[list(SENSOR_COLUMNS)])
+
+    # then it scores every reading, exactly as the same readings given as floats
+    as_floats = champion.predict(frame[list(SENSOR_COLUMNS)].astype(np.float64))
+    assert len(out) == len(frame) == 10_000
+    pd.testing.assert_frame_equal(out, as_floats)
+
+
+def test_a_sensor_column_that_is_not_numbers_is_refused_by_name(champion: Any) -> None:
+    readings = _grid().assign(tool_wear="a lot")
+    with pytest.raises(ValueError, match="tool_wear must hold numbers"):
+        champion.predict(readings)
+
+
+@pytest.fixture(scope="module")
+def features_frame(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The real Type L features (what the feature job writes for training)."""
+    settings = make_settings(tmp_path_factory.mktemp("features"))
+    return pd.read_parquet(build_features(settings, DAY).features_path)
+
+
+def _subset(frame: pd.DataFrame, failures: int, normal: int, path: Path) -> Path:
+    """A features file with that many failure and normal rows of the real data."""
+    chosen = pd.concat(
+        [
+            frame[frame[TARGET] == 1].head(failures),
+            frame[frame[TARGET] == 0].head(normal),
+        ]
+    )
+    chosen.to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(("failures", "normal"), [(10, 3), (3, 400), (40, 11)])
+def test_too_few_rows_of_a_class_is_refused_in_one_line_before_training(
+    features_frame: pd.DataFrame, tmp_path: Path, failures: int, normal: int
+) -> None:
+    settings = make_settings(tmp_path / "home")
+    path = _subset(features_frame, failures, normal, tmp_path / "few.parquet")
+    with pytest.raises(DataValidationError) as refused:
+        validate_training_data(settings, path)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"{failures} failure(s) and {normal} normal row(s)" in message, message
+    assert f"at least {minimum_rows_per_class(settings)} of each" in message, message
+    assert "3-fold cross-validation" in message, message
+
+
+@pytest.mark.parametrize("folds", [2, 3])
+def test_the_minimum_evidence_is_enough_to_train_both_models(
+    features_frame: pd.DataFrame, tmp_path: Path, folds: int
+) -> None:
+    # given exactly the minimum of each class that validation lets through
+    settings = make_settings(
+        tmp_path / "home", cv_folds=folds, rf_n_estimators=5, rf_max_depth_grid=[4]
+    )
+    needed = minimum_rows_per_class(settings)
+    path = _subset(features_frame, needed, needed, tmp_path / "minimum.parquet")
+    checked = validate_training_data(settings, path)
+    assert checked.failures == needed and checked.rows == 2 * needed
+    with pytest.raises(DataValidationError):
+        validate_training_data(
+            settings, _subset(features_frame, needed - 1, needed, tmp_path / "one_less.parquet")
+        )
+
+    # when both model kinds train on it, then both finish and log their test metrics
+    for kind in ("random_forest", "svm"):
+        run = train_model(settings, kind, path)
+        assert 0.0 <= run.metrics["f1"] <= 1.0, (kind, run.metrics)

@@ -6,6 +6,7 @@ never from a ``conftest.py`` or from another test module.
 - ``project``: the real dataset (``SHARED_DATA``), the scored day ``DAY``, quick training
   settings ``FAST``, ``make_settings`` for a temporary project home.
 - ``loopback``: ``free_port`` and ``http_json`` (127.0.0.1 only).
+- ``asgi``: ``asgi_request``, one request to an ASGI app in process (no socket).
 - ``waiting``: ``wait_for``, a bounded poll that fails with the servers' logs.
 - ``processes``: ``Server``/``Servers``, real server processes stopped whole process group
   (:mod:`predmaint.process_group`, shared with the Airflow launcher and the benchmarks).

@@ -3,66 +3,23 @@ for everything it does not handle (invalid bodies, no model, API key, overrides)
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import httpx
-import numpy as np
-import pandas as pd
 import pytest
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import Pipeline
 
 from predmaint.api.deps import get_model
 from predmaint.api.holder import ServedModel
-from predmaint.api.main import create_app
 from predmaint.api.schemas import SPEC_EXAMPLE
-from predmaint.data.columns import SENSOR_COLUMNS, TARGET
-from predmaint.features.transformer import PhysicsFeatures
-from predmaint.models.compiled import ONNX_RUNTIME, compile_pipeline
-from predmaint.models.versions import ModelVersion
-from tests.support.project import make_settings
+from tests.support.asgi import asgi_request
 
 OVERSTRAIN = dict(SPEC_EXAMPLE, rotational_speed=1350, torque=65.0, tool_wear=230)
 
 
-@pytest.fixture(scope="module")
-def served(raw_frame: pd.DataFrame) -> ServedModel:
-    """A small compiled forest wrapped as the holder would wrap a registered version."""
-    x = raw_frame[list(SENSOR_COLUMNS)].to_numpy(np.float64)
-    forest = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0, n_jobs=1)
-    pipeline = Pipeline([("features", PhysicsFeatures()), ("model", forest)])
-    pipeline.fit(x, raw_frame[TARGET].to_numpy(int))
-    info = ModelVersion("m", "champion", "7", "run", "random_forest", 0.3, {"f1": 0.9}, "src", "t")
-    scorer = compile_pipeline(pipeline)
-    assert scorer.runtime == ONNX_RUNTIME
-    return ServedModel(info, scorer, 0.3, "t")
-
-
 def call(app: object, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            return await client.post(
-                "/predict",
-                content=body,
-                headers={"Content-Type": "application/json", **(headers or {})},
-            )
-
-    return asyncio.run(go())
-
-
-@pytest.fixture
-def app_factory(served: ServedModel, tmp_path: Path) -> Callable[..., object]:
-    def build(**overrides: Any) -> object:
-        app = create_app(make_settings(tmp_path / "home", **overrides))
-        app.state.holder.current = served
-        return app
-
-    return build
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    return asgi_request(app, "POST", "/predict", body, sent)
 
 
 @pytest.mark.parametrize("reading", [SPEC_EXAMPLE, OVERSTRAIN], ids=["normal", "overstrain"])

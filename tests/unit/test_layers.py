@@ -25,7 +25,7 @@ EXPECTED_LAYERS = [
     "models",
     "features",
     "data",
-    "clock | errors | process_group | settings | storage",
+    "clock | errors | locks | process_group | settings | storage",
 ]
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -10,8 +15,10 @@ import pytest
 
 from predmaint.storage import (
     clean_partitions,
+    clean_temporaries,
     partition_date,
     partition_dir,
+    publish_folder,
     replace_partition,
     write_json_atomic,
     write_parquet_atomic,
@@ -70,3 +77,88 @@ def test_partition_date_parses_only_partitions() -> None:
     assert partition_date(Path("ds=2026-03-04")) == date(2026, 3, 4)
     assert partition_date(Path("ds=garbage")) is None
     assert partition_date(Path("raw")) is None
+
+
+def test_outputs_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "report.json", {"x": 1})
+        with replace_partition(tmp_path, date(2026, 1, 2)) as staging:
+            write_parquet_atomic(pd.DataFrame({"a": [1]}), staging / "part.parquet")
+    finally:
+        os.umask(old)
+    day = partition_dir(tmp_path, date(2026, 1, 2))
+    assert stat.S_IMODE((tmp_path / "report.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE(day.stat().st_mode) == 0o755
+    assert stat.S_IMODE((day / "part.parquet").stat().st_mode) == 0o644
+
+
+def test_leftovers_of_a_killed_run_are_cleaned_by_the_next(tmp_path: Path) -> None:
+    # given what a SIGKILL mid-write leaves: a hidden staging folder and a temporary file
+    day = date(2026, 1, 2)
+    (tmp_path / ".ds=2026-01-02.x1.tmp").mkdir()
+    (tmp_path / ".ds=2026-01-02.x1.tmp" / "part.parquet").write_bytes(b"half")
+    # and a build in progress in another process, which holds its lock
+    busy = tmp_path / ".ds=2026-01-01.x2.tmp"
+    busy.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(busy)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        # when the next run replaces a day
+        with replace_partition(tmp_path, day) as staging:
+            (staging / "new.txt").write_text("ok")
+        # then the dead run's folder is gone and the live one is left alone
+        assert sorted(p.name for p in tmp_path.iterdir()) == [busy.name, "ds=2026-01-02"]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert clean_temporaries(tmp_path) == [busy]
+
+
+_HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_reader_never_finds_the_day_missing_while_it_is_replaced(tmp_path: Path) -> None:
+    day = date(2026, 1, 2)
+    final = partition_dir(tmp_path, day)
+    with replace_partition(tmp_path, day) as staging:
+        (staging / "report.json").write_text("0")
+    missing = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            if not os.path.isdir(final):
+                missing.append(1)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for run in range(300):
+            with replace_partition(tmp_path, day) as staging:
+                (staging / "report.json").write_text(str(run))
+    finally:
+        stop.set()
+        reader.join()
+    assert not missing, f"the day's folder was missing {len(missing)} times"
+    assert (final / "report.json").read_text() == "299"
+
+
+def test_publish_folder_exchanges_in_one_step(tmp_path: Path) -> None:
+    old, new = tmp_path / "ds=2026-01-02", tmp_path / ".staging.tmp"
+    old.mkdir()
+    (old / "old.txt").write_text("old")
+    new.mkdir()
+    (new / "new.txt").write_text("new")
+    inode = new.stat().st_ino
+    publish_folder(new, old)
+    assert old.stat().st_ino == inode and [p.name for p in old.iterdir()] == ["new.txt"]
+    assert not new.exists()

@@ -1,6 +1,7 @@
 """Daily batch inference: the champion scores the day's readings, one mapped task per input file.
 
 load_production_model → process_new_data → generate_predictions[file…] → inference_report
+→ check_inputs_readable
 
 The day's readings are the files in ``inference/ds=…/`` (CSV or Parquet, as the plant drops them);
 when none arrived, ``process_new_data`` simulates a day (deterministic per day, so a re-run scores
@@ -9,6 +10,11 @@ by side, on CeleryExecutor they spread over workers. Every mapped task loads the
 version, so a promotion during the run cannot mix two models in one day's predictions. Each file
 writes ``predictions/ds=…/part-<file>.parquet`` atomically; the report task writes ``report.json``
 and removes parts of files that are gone, so re-running a day leaves no duplicates.
+
+A file that cannot be read at all (truncated, empty, not a table) is quarantined whole by its
+mapped task, which still succeeds, so the day's other files are scored and reported. The last
+task, ``check_inputs_readable``, then fails without retry, naming the files: such a partial day
+shows red in the grid while its predictions are published.
 """
 
 from __future__ import annotations
@@ -87,11 +93,23 @@ def batch_inference_pipeline() -> None:
         outlet_events[PREDICTIONS].extra = {"ds": day.isoformat(), "path": report.predictions_dir}
         return report.summary()
 
+    @task
+    def check_inputs_readable(summary: dict[str, Any]) -> None:
+        """Fail a partial day (some files quarantined whole) visibly, once: a PredmaintError is
+        not retried (``RETRY_POLICY``)."""
+        from predmaint.errors import UnreadableInputError
+
+        if summary["unreadable_files"]:
+            raise UnreadableInputError(
+                f"partial day {summary['ds']}: input file(s) quarantined whole, the others "
+                f"scored: {', '.join(summary['unreadable_files'])} (reasons in report.json)"
+            )
+
     model = load_production_model()
     files = process_new_data()
     model >> files
     parts = generate_predictions.partial(model=model).expand(path=files)
-    inference_report(parts, model)
+    check_inputs_readable(inference_report(parts, model))
 
 
 batch_inference_pipeline()

@@ -8,17 +8,16 @@ read, never a registry call or a file read.
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from predmaint.api.auth import API_KEY_HEADER, api_key_problem
 from predmaint.api.holder import ModelHolder, ServedModel
 from predmaint.api.metrics import ApiMetrics
 from predmaint.settings import Settings
 
-API_KEY_HEADER = "X-API-Key"
 _api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
@@ -61,15 +60,21 @@ ModelDep = Annotated[ServedModel, Depends(get_model)]
 
 
 async def require_api_key(
-    settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)]
+    request: Request,
+    settings: SettingsDep,
+    _documented: Annotated[str | None, Security(_api_key_header)],
 ) -> None:
-    """Refuse the request unless it carries the configured key (constant-time comparison)."""
+    """Refuse the request unless it carries the configured key.
+
+    The decision is :func:`predmaint.api.auth.api_key_problem` on the raw headers, the rule the
+    fast path applies; the ``Security`` parameter only puts the scheme in the OpenAPI document
+    (Swagger's "Authorize").
+    """
     expected = settings.api_key
     if expected is None:
         return
-    if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
+    problem = api_key_problem(request.scope["headers"], expected.encode())
+    if problem is not None:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            f"missing or wrong API key: send it in the {API_KEY_HEADER} header",
-            headers={"WWW-Authenticate": "ApiKey"},
+            status.HTTP_401_UNAUTHORIZED, problem, headers={"WWW-Authenticate": "ApiKey"}
         )

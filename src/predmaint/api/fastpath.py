@@ -6,15 +6,15 @@ costs about as much as a bare ASGI app's whole answer, before any scoring (measu
 request is the common, valid case, this layer does what the route would do in three steps: read
 the body, parse and validate it in one pydantic-core pass, and call the route's own endpoint with
 the model snapshot. Anything else goes to FastAPI unchanged (the body is replayed): an invalid
-body (so the 422 is FastAPI's, through the same handlers), a body not sent as JSON, no model
-loaded (503), a missing or wrong API key (401), the scikit-learn fallback (scored in a worker
-thread by the route), dependency overrides in tests. The route stays the contract and the
-documentation; this is only a shorter way to the same endpoint.
+body (so the 422 is FastAPI's, through the same handlers), no model loaded (503), a key the
+shared rule refuses (401, :func:`predmaint.api.auth.api_key_problem`), the scikit-learn fallback
+(scored in a worker thread by the route), dependency overrides in tests. Size, content type and
+read time were checked before, for every route, by :mod:`predmaint.api.limits`. The route stays
+the contract and the documentation; this is only a shorter way to the same endpoint.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,13 +23,12 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from predmaint.api.deps import API_KEY_HEADER, get_model
+from predmaint.api.auth import api_key_problem
+from predmaint.api.deps import get_model
 from predmaint.api.holder import ModelHolder, ServedModel
 from predmaint.models.compiled import ONNX_RUNTIME
 
 Endpoint = Callable[[Any, ServedModel], Awaitable[Response]]
-_KEY_HEADER = API_KEY_HEADER.lower().encode()
-_CONTENT_TYPE = b"content-type"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -68,16 +67,9 @@ class FastPredict:
         self.api_key = api_key.encode() if api_key else None
         self.overrides = overrides
 
-    def _headers_ok(self, scope: Scope) -> bool:
-        """A JSON body (FastAPI parses no other) and, when one is set, the right API key."""
-        json_body = False
-        key_ok = self.api_key is None
-        for name, value in scope["headers"]:
-            if name == _CONTENT_TYPE:
-                json_body = value.startswith(b"application/json")
-            elif name == _KEY_HEADER and self.api_key is not None:
-                key_ok = hmac.compare_digest(value, self.api_key)
-        return json_body and key_ok
+    def _key_ok(self, scope: Scope) -> bool:
+        """No key configured, or the shared rule accepts the request's."""
+        return self.api_key is None or api_key_problem(scope["headers"], self.api_key) is None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
@@ -87,7 +79,7 @@ class FastPredict:
         if (
             served is None
             or served.scorer.runtime != ONNX_RUNTIME
-            or not self._headers_ok(scope)
+            or not self._key_ok(scope)
             or get_model in self.overrides
         ):
             await self.app(scope, receive, send)

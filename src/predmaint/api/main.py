@@ -18,6 +18,7 @@ from predmaint import __version__
 from predmaint.api import docs, handlers
 from predmaint.api.fastpath import FastPredict
 from predmaint.api.holder import ModelHolder, ServedModel
+from predmaint.api.limits import RequestLimits, body_limits, document_refusals
 from predmaint.api.metrics import ApiMetrics, MetricsMiddleware
 from predmaint.api.recording import AnswerRecorder
 from predmaint.api.routes import api_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     handlers.install(app)
     app.include_router(api_router(settings, metrics, recorder))
     docs.install(app)
+    document_refusals(app.routes)
     predict_route = next(r for r in app.routes if isinstance(r, APIRoute) and r.path == "/predict")
     app.add_middleware(
         FastPredict,
@@ -84,6 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder=holder,
         api_key=settings.api_key,
         overrides=app.dependency_overrides,
+    )
+    # Before the fast path and every route: size (413), content type (415), read time (408).
+    app.add_middleware(
+        RequestLimits,
+        limits=body_limits(settings),
+        timeout_s=settings.api_body_timeout_s,
+        routes=app.routes,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts every request
     return app

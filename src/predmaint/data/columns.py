@@ -59,6 +59,20 @@ SENSOR_RANGES: dict[str, SensorRange] = {
     TOOL_WEAR: SensorRange("min", 0.0, 400.0, description="Accumulated tool use"),
 }
 
+
+def finite_rule(name: str) -> str:
+    """The reason a non-finite sensor value is refused (pandera schema and vectorised checks)."""
+    return f"{name} must be a finite number"
+
+
+def range_rule(name: str) -> str:
+    """The reason a sensor value outside its plausible range is refused."""
+    return f"{name} must be in {SENSOR_RANGES[name].rule}"
+
+
+#: The reason a reading of an unknown machine type is refused.
+TYPE_RULE = f"type must be one of {MACHINE_TYPES}"
+
 #: UCI header (with units, as in the zip) -> snake_case name. The unit-less headers of UCI's
 #: ``data.csv`` map through :func:`normalise_header`, which strips the ``[unit]`` suffix first.
 _UCI_NAMES: dict[str, str] = {

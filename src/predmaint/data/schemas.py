@@ -20,6 +20,9 @@ from predmaint.data.columns import (
     SENSOR_COLUMNS,
     SENSOR_RANGES,
     TARGET,
+    TYPE_RULE,
+    finite_rule,
+    range_rule,
 )
 
 
@@ -27,7 +30,7 @@ def finite_check(name: str) -> pa.Check:
     """A value is a finite number (pandera's range checks let NaN and infinity through)."""
     return pa.Check(
         lambda s: pd.Series(np.isfinite(s.to_numpy(dtype=float)), index=s.index),
-        error=f"{name} must be a finite number",
+        error=finite_rule(name),
         name="finite",
     )
 
@@ -42,7 +45,7 @@ def _sensor_column(name: str) -> pa.Column:
                 bounds.low,
                 bounds.high,
                 include_min=bounds.low_inclusive,
-                error=f"{name} must be in {bounds.rule}",
+                error=range_rule(name),
             ),
         ],
         nullable=False,
@@ -63,7 +66,7 @@ def _identity_columns(required: bool) -> dict[str, pa.Column]:
         "product_id": pa.Column(str, nullable=not required, required=required, coerce=True),
         "type": pa.Column(
             str,
-            checks=pa.Check.isin(MACHINE_TYPES, error=f"type must be one of {MACHINE_TYPES}"),
+            checks=pa.Check.isin(MACHINE_TYPES, error=TYPE_RULE),
             nullable=not required,
             required=required,
             coerce=True,

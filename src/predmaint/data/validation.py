@@ -17,15 +17,20 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from predmaint.data.readings_check import (
+    DUPLICATE_VALUE,
+    MISSING_VALUE,
+    REASON_COLUMN,
+    ROW_COLUMN,
+)
 from predmaint.errors import DataValidationError
 from predmaint.storage import write_csv_atomic
 
-REASON_COLUMN = "quarantine_reason"
-ROW_COLUMN = "source_row"
+__all__ = ["REASON_COLUMN", "ROW_COLUMN", "ValidationOutcome", "validate_frame"]
 
 _BUILTIN_RULES = {
-    "not_nullable": "missing value",
-    "field_uniqueness": "duplicate value (first occurrence kept)",
+    "not_nullable": MISSING_VALUE,
+    "field_uniqueness": DUPLICATE_VALUE,
 }
 
 

@@ -8,25 +8,34 @@ atomically, so re-running a day replaces that day only.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from predmaint.clock import utc_now
-from predmaint.data.acquire import read_ai4i
-from predmaint.data.schemas import readings_schema
+from predmaint.data.columns import SENSOR_COLUMNS
+from predmaint.data.readers import iter_readings
+from predmaint.data.readings_check import REASON_COLUMN, ROW_COLUMN, ChunkResult, ReadingsCheck
 from predmaint.data.simulate import simulate_readings
-from predmaint.data.validation import REASON_COLUMN, ROW_COLUMN, ValidationOutcome, validate_frame
-from predmaint.errors import DataValidationError
+from predmaint.errors import DataValidationError, UnreadableInputError
+from predmaint.features.drift import DriftCounts
 from predmaint.inference.ids import with_batch_ids
+from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
-from predmaint.inference.risk import RISK_LEVELS, assess_many
+from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, risk_level_codes
 from predmaint.inference.watch import Watch, add_shadow, load_watch, merge_counts
 from predmaint.models.loading import LoadedModel, load_model
 from predmaint.settings import Settings
 from predmaint.storage import (
+    AtomicOutput,
+    clean_temporaries,
     partition_dir,
     replace_partition,
     write_json_atomic,
@@ -37,6 +46,15 @@ INPUT_SUFFIXES = (".csv", ".parquet")
 REPORT_FILE = "report.json"
 PART_PREFIX = "part-"
 SIMULATED_FILE = "simulated.parquet"
+#: The day's rejected readings, inside its predictions partition (``quarantine_folder``).
+QUARANTINE_FOLDER = "quarantine"
+#: Name of the link in ``quarantine/ds=…/`` that shows the batch job's quarantine there.
+QUARANTINE_LINK = "inference"
+#: An unreadable input file is copied to the quarantine under this prefix.
+UNREADABLE_PREFIX = "unreadable-"
+#: ``predmaint infer``'s exit status when some input files were quarantined whole (0: every
+#: file read; 1: failure, nothing published or nothing scored).
+PARTIAL_EXIT_CODE = 3
 
 
 def inference_partition(settings: Settings, ds: date) -> Path:
@@ -81,40 +99,42 @@ def ensure_inputs(settings: Settings, ds: date, rows: int | None = None) -> list
     return list_inputs(settings, ds) or [simulate_day(settings, ds, rows)]
 
 
-def read_readings(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        frame.columns = [str(c) for c in frame.columns]
-        return frame
-    return read_ai4i(path)
-
-
-def _validate(settings: Settings, frame: pd.DataFrame, stage: str) -> ValidationOutcome:
-    outcome = validate_frame(frame, readings_schema(identity_required=False), stage=stage)
-    if "type" in outcome.valid.columns:
-        served = outcome.valid["type"].isna() | outcome.valid["type"].isin(settings.machine_types)
-        if not served.all():
-            other = outcome.valid[~served].copy()
-            other.insert(0, ROW_COLUMN, other.index + 1)
-            other[REASON_COLUMN] = [
-                f"type: {t!r} is not served by this model (machine_types={settings.machine_types})"
-                for t in other["type"]
-            ]
-            outcome.quarantined = pd.concat([outcome.quarantined, other]).sort_values(ROW_COLUMN)
-            outcome.valid = outcome.valid[served].reset_index(drop=True)
-    return outcome
-
-
 def score_frame(settings: Settings, frame: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:
-    """Valid readings plus prediction, probabilities, risk level, recommendation, model version."""
-    scored = frame.copy()
-    assessed = assess_many(model.failure_probability(frame), model.threshold, settings.language)
-    for column, values in assessed.items():
-        scored[column] = values
-    scored["model_name"] = model.info.name
-    scored["model_version"] = model.info.version
-    scored["scored_at"] = utc_now().isoformat()
+    """Valid readings plus prediction, probabilities, risk level, recommendation, model version.
+
+    The one place where per-reading columns are added: it is called once per chunk of valid
+    readings, by the CLI's and the DAG's paths alike. Texts and constants are categorical
+    columns (dictionary-encoded on disk): no Python string per reading.
+    """
+    probability = model.bulk_failure_probability(
+        frame[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
+    )
+    failure = probability >= model.threshold
+    codes = risk_level_codes(probability, model.threshold)
+    texts = [RECOMMENDATIONS[settings.language][level] for level in RISK_LEVELS]
+    scored = frame.copy(deep=False)
+    scored["prediction"] = failure.astype(np.int64)
+    scored["failure_probability"] = probability
+    scored["probability"] = np.where(failure, probability, 1.0 - probability)
+    scored["risk_level"] = _categorical(codes, list(RISK_LEVELS))
+    scored["recommendation"] = _categorical(codes, texts)
+    for column, value in (
+        ("model_name", model.info.name),
+        ("model_version", model.info.version),
+        ("scored_at", utc_now().isoformat()),
+    ):
+        scored[column] = _categorical(np.zeros(len(frame), np.int8), [value])
     return scored
+
+
+def _categorical(codes: np.ndarray, categories: list[str]) -> Any:
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(categories)))
+
+
+def quarantine_folder(out_dir: Path) -> Path:
+    """Where a day's rejected readings and unreadable files go: inside its predictions partition,
+    so that both are replaced together, as one unit."""
+    return out_dir / QUARANTINE_FOLDER
 
 
 def score_file(
@@ -125,50 +145,116 @@ def score_file(
     out_dir: Path | None = None,
     watch: Watch | None = None,
 ) -> FileSummary:
-    """Validate and score one input file; write its part file and its quarantine.
+    """Validate and score one input file, chunk by chunk; write its part file and quarantine.
 
-    Each row gets its prediction id before validation; ``watch`` adds the shadow challenger's
-    columns and counts the file for drift. Returns a small summary (XCom-sized) that
-    :func:`write_report` aggregates.
+    Memory depends on ``settings.batch_chunk_rows``, not on the file's size. Each row gets its
+    prediction id before validation (from its row number in the file, so ids do not depend on
+    the chunk size); ``watch`` adds the shadow challenger's columns to each scored chunk and
+    counts each chunk for drift. A file that cannot be read at all is quarantined whole (copied,
+    with its reason in the summary) and any output it had from an earlier run is removed.
+    Returns a small summary (XCom-sized) that :func:`write_report` aggregates.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
-    readings = with_batch_ids(read_readings(path), ds, path.name)
-    outcome = _validate(settings, readings, stage=f"inference-{path.stem}")
-    quarantine = outcome.write_quarantine(partition_dir(settings.quarantine_dir, ds))
+    rejected_dir = quarantine_folder(out_dir)
+    for folder in (out_dir, rejected_dir):
+        clean_temporaries(folder)
     part = out_dir / f"{PART_PREFIX}{path.stem}.parquet"
-    if outcome.valid.empty:
-        part.unlink(missing_ok=True)
-        scored = pd.DataFrame()
-    else:
-        scored = score_frame(settings, outcome.valid, model)
-        if watch is not None:
-            scored = add_shadow(scored, watch.challenger)
-        write_parquet_atomic(scored, part)
-    alerts = scored[scored["prediction"] == 1] if not scored.empty else scored
-    alert_columns = [
-        c
-        for c in ("prediction_id", "udi", "product_id", "failure_probability", "risk_level")
-        if c in alerts
-    ]
+    rejected = rejected_dir / f"inference-{path.stem}.csv"
+    published = quarantine_folder(partition_dir(settings.predictions_dir, ds))
+    tally = FileTally(path)
+    drift: list[DriftCounts | None] = []
+    try:
+        with AtomicOutput(part) as part_out, AtomicOutput(rejected) as rejected_out:
+            _stream(settings, ds, path, model, watch, tally, drift, part_out, rejected_out)
+    except (UnreadableInputError, DataValidationError) as exc:
+        return _quarantine_whole(settings, path, rejected_dir, published, model, str(exc))
+    return replace(
+        tally.summary(model.info.version, part, published / rejected.name),
+        challenger_version=_challenger_version(watch),
+        drift_counts=merge_counts(drift),
+    )
+
+
+def _challenger_version(watch: Watch | None) -> str | None:
+    return watch.challenger.info.version if watch is not None and watch.challenger else None
+
+
+def _stream(
+    settings: Settings,
+    ds: date,
+    path: Path,
+    model: LoadedModel,
+    watch: Watch | None,
+    tally: FileTally,
+    drift: list[DriftCounts | None],
+    part: AtomicOutput,
+    rejected: AtomicOutput,
+) -> None:
+    check = ReadingsCheck(stage=f"inference-{path.stem}")
+    first_row = 1  # the chunk's first row in the file: ids are the same whatever the chunking
+    with PartWriter(part.tmp) as scored_out, QuarantineWriter(rejected.tmp) as rejected_out:
+        for raw in iter_readings(path, settings.batch_chunk_rows):
+            chunk = with_batch_ids(raw, ds, path.name, first_row)
+            first_row += len(chunk)
+            valid, quarantined = _served(settings, check.check(chunk))
+            rejected_out.write(quarantined)
+            scored = score_frame(settings, valid, model) if len(valid) else None
+            if scored is not None:
+                if watch is not None:
+                    scored = add_shadow(scored, watch.challenger)
+                    drift.append(watch.count(valid))
+                scored_out.write(scored)
+            tally.add(len(chunk), scored, quarantined)
+    tally.repeats = check.repeats
+    part.publish = scored_out.rows > 0
+    rejected.publish = rejected_out.rows > 0
+
+
+def _quarantine_whole(
+    settings: Settings,
+    path: Path,
+    rejected_dir: Path,
+    published: Path,
+    model: LoadedModel,
+    reason: str,
+) -> FileSummary:
+    """The file as it arrived goes to the quarantine; its outputs of an earlier run go away."""
+    rejected_dir.mkdir(parents=True, exist_ok=True)
+    copy = rejected_dir / f"{UNREADABLE_PREFIX}{path.name}"
+    with AtomicOutput(copy) as out:
+        shutil.copyfile(path, out.tmp)
     return FileSummary(
         input=str(path),
-        output=part.name if not scored.empty else None,
-        rows_in=len(outcome.valid) + len(outcome.quarantined),
-        rows_scored=len(scored),
-        rows_quarantined=len(outcome.quarantined),
-        quarantine_reasons=outcome.reason_counts,
-        quarantine_path=str(quarantine) if quarantine else None,
-        risk_levels=dict(Counter(scored["risk_level"])) if not scored.empty else {},
-        alerts=[
-            {str(k): v for k, v in row.items()}
-            for row in alerts[alert_columns].head(100).to_dict("records")
-        ],
+        output=None,
+        rows_in=0,
+        rows_scored=0,
+        rows_quarantined=0,
+        quarantine_reasons={},
+        quarantine_path=str(published / copy.name),
+        risk_levels={},
+        alerts=[],
         model_version=model.info.version,
-        challenger_version=(
-            watch.challenger.info.version if watch is not None and watch.challenger else None
-        ),
-        drift_counts=watch.count(outcome.valid) if watch is not None else None,
+        unreadable=reason,
     )
+
+
+def _served(settings: Settings, result: ChunkResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Readings of a machine type the model was not trained for are quarantined too."""
+    valid, quarantined = result.valid, result.quarantined
+    if "type" not in valid.columns or valid.empty:
+        return valid, quarantined
+    kind = valid["type"]
+    served = (kind.isna() | kind.isin(settings.machine_types)).to_numpy()
+    if served.all():
+        return valid, quarantined
+    other = valid[~served].copy()
+    other.insert(0, ROW_COLUMN, result.valid_rows[~served])
+    other[REASON_COLUMN] = [
+        f"type: {t!r} is not served by this model (machine_types={settings.machine_types})"
+        for t in other["type"]
+    ]
+    merged = pd.concat([quarantined, other]).sort_values(ROW_COLUMN)
+    return valid[served].reset_index(drop=True), merged
 
 
 def write_report(
@@ -179,22 +265,23 @@ def write_report(
     out_dir: Path | None = None,
     watch: Watch | None = None,
 ) -> BatchReport:
-    """Aggregate the parts of a day into ``report.json``; drop part files of vanished inputs.
+    """Aggregate the parts of a day into ``report.json``; drop outputs of vanished inputs.
 
+    Part files and quarantine files that no summary names (an input removed since an earlier
+    run, a file that is clean now) are removed, so the partition holds this run's outputs only.
     With ``watch``, the files' drift counts are added up and judged once: the day's ``drift``.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
-    expected = {p.output for p in parts if p.output}
-    for stale in out_dir.glob(f"{PART_PREFIX}*.parquet"):
-        if stale.name not in expected:
-            stale.unlink()
+    _drop_stale(out_dir, parts)
     levels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for part in parts:
         levels.update(part.risk_levels)
         reasons.update(part.quarantine_reasons)
+    unreadable = {Path(p.input).name: p.unreadable for p in parts if p.unreadable}
     report = BatchReport(
         ds=ds.isoformat(),
+        status="partial" if unreadable else "success",
         model_name=settings.model_name,
         model_version=model_version,
         inputs=len(parts),
@@ -205,7 +292,11 @@ def write_report(
         risk_levels={level: levels.get(level, 0) for level in RISK_LEVELS},
         predicted_failures=levels.get("Alto", 0) + levels.get("Crítico", 0),
         alerts=[alert for p in parts for alert in p.alerts][:200],
-        quality=BatchQuality(dict(reasons.most_common())),
+        quality=BatchQuality(
+            dict(reasons.most_common()),
+            unreadable_files=unreadable,
+            repeated_readings=sum(p.repeated_readings for p in parts),
+        ),
         files=list(parts),
         written_at=utc_now().isoformat(),
         # Where the day's partition is published (``out_dir`` may be a staging folder).
@@ -216,25 +307,68 @@ def write_report(
         drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
     )
     write_json_atomic(out_dir / REPORT_FILE, report.to_dict())
+    link_quarantine(settings, ds)
     return report
+
+
+def _drop_stale(out_dir: Path, parts: list[FileSummary]) -> None:
+    expected = {p.output for p in parts if p.output}
+    for stale in out_dir.glob(f"{PART_PREFIX}*.parquet"):
+        if stale.name not in expected:
+            stale.unlink()
+    rejected = {Path(p.quarantine_path).name for p in parts if p.quarantine_path}
+    folder = quarantine_folder(out_dir)
+    if folder.is_dir():
+        for stale in folder.iterdir():
+            if stale.is_file() and not stale.name.startswith(".") and stale.name not in rejected:
+                stale.unlink()
+
+
+def link_quarantine(settings: Settings, ds: date) -> None:
+    """Show the batch job's quarantine of a day in ``quarantine/ds=…/inference``.
+
+    The files live in the predictions partition (so they are swapped in with it); this relative
+    link puts them beside the feature job's quarantine, where a user looks for bad rows.
+    """
+    day = partition_dir(settings.quarantine_dir, ds)
+    link = day / QUARANTINE_LINK
+    target = os.path.relpath(quarantine_folder(partition_dir(settings.predictions_dir, ds)), day)
+    if link.is_symlink() and os.readlink(link) == target:
+        return
+    if link.exists() and not link.is_symlink():
+        return  # a real folder of that name is the user's: leave it
+    day.mkdir(parents=True, exist_ok=True)
+    tmp = day / f".{QUARANTINE_LINK}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    try:
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a filesystem without links: the report names the files
 
 
 def require_scored(settings: Settings, ds: date, report: BatchReport) -> None:
     """Fail a day in which no reading could be scored: an empty report would pass for a quiet day.
 
-    The message names the rules the readings broke and the day's quarantine folder.
+    The message names the rules the readings broke, the unreadable files and the quarantine.
     """
     if report.rows_scored > 0:
         return
+    unreadable = "".join(
+        f"; {name} unreadable: {reason}" for name, reason in report.quality.unreadable_files.items()
+    )
     raise DataValidationError(
-        f"no valid reading to score for {ds} in {report.inputs} input file(s)",
-        partition_dir(settings.quarantine_dir, ds),
+        f"no valid reading to score for {ds} in {report.inputs} input file(s){unreadable}",
+        quarantine_folder(partition_dir(settings.predictions_dir, ds)),
         report.quality.quarantine_reasons,
     )
 
 
 def run_batch(settings: Settings, ds: date, rows: int | None = None) -> BatchReport:
-    """Score a whole day with the champion and swap the day's predictions in atomically."""
+    """Score a whole day with the champion and swap the day's predictions in atomically.
+
+    The day's quarantine is inside the swapped partition: replaced with the predictions.
+    """
     inputs = ensure_inputs(settings, ds, rows)
     model = load_model(settings)
     watch = load_watch(settings, model.info)

@@ -7,10 +7,14 @@ file and aggregates their summaries); the day's report is ``predictions/ds=…/r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
 
 from predmaint.features.drift import DriftCounts, DriftResult
+
+#: ``success``: every input file was read; ``partial``: some were quarantined whole, the others
+#: scored (the CLI exits with :data:`PARTIAL_EXIT_CODE`, the DAG marks the day).
+BatchStatus = Literal["success", "partial"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,11 @@ class FileSummary:
     model_version: str
     challenger_version: str | None = None  # the shadow challenger that scored the file too
     drift_counts: DriftCounts | None = None  # the file counted against the drift reference
+    #: Why the file could not be read at all (it is then quarantined whole); None when it was.
+    unreadable: str | None = None
+    #: Valid readings whose five sensor values repeat an earlier reading of the file (kept).
+    repeated_readings: int = 0
+    repeated_examples: list[Any] = field(default_factory=list)  # their first row ids
 
     def to_dict(self) -> dict[str, Any]:
         counts = self.drift_counts.to_dict() if self.drift_counts is not None else None
@@ -42,7 +51,11 @@ class FileSummary:
 
 @dataclass(frozen=True)
 class BatchQuality:
+    """The day's data quality: rules broken by quarantined rows, unreadable files, repeats."""
+
     quarantine_reasons: dict[str, int]
+    unreadable_files: dict[str, str] = field(default_factory=dict)  # file name -> reason
+    repeated_readings: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,7 @@ class BatchReport:
     """A day's scoring: what came in, what was scored with which version, what to act on."""
 
     ds: str
+    status: BatchStatus
     model_name: str
     model_version: str
     inputs: int
@@ -79,8 +93,10 @@ class BatchReport:
         """The counts a DAG task hands on (alerts and per-file details stay in the file)."""
         return {
             "ds": self.ds,
+            "status": self.status,
             "model_version": self.model_version,
             "inputs": self.inputs,
+            "unreadable_files": sorted(self.quality.unreadable_files),
             "rows_in": self.rows_in,
             "rows_scored": self.rows_scored,
             "rows_quarantined": self.rows_quarantined,

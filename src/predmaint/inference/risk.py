@@ -74,17 +74,26 @@ def assess(
     )
 
 
+def risk_level_codes(failure_probability: np.ndarray, threshold: float) -> np.ndarray:
+    """Vectorised :func:`risk_level` as positions in :data:`RISK_LEVELS` (int8).
+
+    The batch job turns them into categorical columns without a string per reading.
+    """
+    p = np.asarray(failure_probability, dtype=np.float64)
+    return np.where(
+        p >= threshold,
+        np.where(p >= (1.0 + threshold) / 2.0, 3, 2),
+        np.where(p < threshold / 2.0, 0, 1),
+    ).astype(np.int8)
+
+
 def assess_many(
     failure_probability: Any, threshold: float, language: Language = "pt"
 ) -> dict[str, np.ndarray]:
     """Vectorised :func:`assess` for batch scoring: same rules, one array per field."""
     p = np.asarray(failure_probability, dtype=np.float64)
     failure = p >= threshold
-    level_index = np.where(
-        failure,
-        np.where(p >= (1.0 + threshold) / 2.0, 3, 2),
-        np.where(p < threshold / 2.0, 0, 1),
-    )
+    level_index = risk_level_codes(p, threshold)
     levels = np.asarray(RISK_LEVELS, dtype=object)[level_index]
     texts = np.asarray([RECOMMENDATIONS[language][lvl] for lvl in RISK_LEVELS], dtype=object)
     return {

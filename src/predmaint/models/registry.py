@@ -33,6 +33,7 @@ from predmaint.models.tracking import (
     CHAMPION,
     PREVIOUS_CHAMPION,
     client,
+    store_lock,
 )
 from predmaint.models.versions import METRIC_TAGS
 from predmaint.settings import Settings
@@ -42,13 +43,14 @@ EVENT_PREFIX = "event."
 _KEY_TIME = "%Y-%m-%dT%H-%M-%S.%fZ"
 
 #: What a promotion, rollback or check did (the outcome of one call).
-DecisionAction = Literal["promoted", "kept", "rolled-back", "none", "alert"]
+DecisionAction = Literal["promoted", "kept", "not-promoted", "rolled-back", "none", "alert"]
 #: What the history records on one version.
 EventAction = Literal[
     "registered",
     "promoted",
     "demoted",
     "kept",
+    "not-promoted",
     "challenger",
     "restored",
     "rolled-back",
@@ -70,6 +72,8 @@ class Decision:
     previous_champion_version: str | None = None
     challenger_version: str | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    #: The champion a rollback moved away from (``None`` for other actions).
+    replaced_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,14 +186,26 @@ def promote(
     """
     if not candidates:
         raise PredmaintError("no candidate to promote: train models first")
+    with store_lock(settings):  # two rounds at once would both see the same champion
+        return _promote(settings, candidates, versions)
+
+
+def _promote(
+    settings: Settings, candidates: list[CandidateRun], versions: dict[str, str]
+) -> Decision:
     mlflow_client = client(settings)
     name = settings.model_name
     ranked = rank(candidates)
     best = ranked[0]
     best_version = versions[best.run_id]
     best_f1 = best.metrics["f1"]
-    current = _alias_version(mlflow_client, name, CHAMPION)
     scores = {f"candidate_v{versions[c.run_id]}_f1": c.metrics["f1"] for c in ranked}
+    test_split = _test_split(mlflow_client, best.run_id)
+    test_failures = int(test_split[TARGET].astype(int).sum())
+    scores["test_failures"] = float(test_failures)
+    if test_failures < settings.min_test_failures:
+        return _not_promoted(settings, mlflow_client, ranked, versions, test_failures, scores)
+    current = _alias_version(mlflow_client, name, CHAMPION)
 
     if current is None:
         promoted, reason = (
@@ -199,7 +215,6 @@ def promote(
     elif current == best_version:
         promoted, reason = False, f"v{best_version} is already champion"
     else:
-        test_split = _test_split(mlflow_client, best.run_id)
         champion_f1 = score_version(settings, current, test_split)["f1"]
         scores[f"champion_v{current}_f1_rescored"] = champion_f1
         promoted = best_f1 > champion_f1 + settings.promotion_margin
@@ -247,6 +262,39 @@ def promote(
     )
 
 
+def _not_promoted(
+    settings: Settings,
+    mlflow_client: MlflowClient,
+    ranked: list[CandidateRun],
+    versions: dict[str, str],
+    test_failures: int,
+    scores: dict[str, float],
+) -> Decision:
+    """Too few failures in the test split to trust a test F1: register, move no alias.
+
+    An F1 measured on a handful of failures is noise (10 test rows can give 1.000); such a
+    round's candidates stay registered, with the reason on each, and the champion stays.
+    """
+    name = settings.model_name
+    best = ranked[0]
+    reason = (
+        f"v{versions[best.run_id]} ({best.kind}) not promoted: its test split holds "
+        f"{test_failures} failure(s), fewer than the {settings.min_test_failures} "
+        f"(PREDMAINT_MIN_TEST_FAILURES) needed to trust its test F1 {best.metrics['f1']:.4f}; "
+        "train on more labelled failures"
+    )
+    for candidate in ranked:
+        _record(mlflow_client, name, versions[candidate.run_id], "not-promoted", reason)
+    return Decision(
+        action="not-promoted",
+        reason=reason,
+        champion_version=_alias_version(mlflow_client, name, CHAMPION),
+        previous_champion_version=_alias_version(mlflow_client, name, PREVIOUS_CHAMPION),
+        challenger_version=_alias_version(mlflow_client, name, CHALLENGER),
+        scores=scores,
+    )
+
+
 def rollback(
     settings: Settings,
     to_version: str | None = None,
@@ -254,14 +302,29 @@ def rollback(
     evidence: dict[str, Any] | None = None,
 ) -> Decision:
     """Move ``champion`` back to ``previous-champion`` (or to ``to_version``) and record why
-    (with the ``evidence`` an automatic rollback was based on)."""
+    (with the ``evidence`` an automatic rollback was based on).
+
+    Afterwards ``previous-champion`` names the champion before the restored one (see
+    :func:`champion_lineage`), so a further rollback goes one step further back; when there is
+    none the alias is removed and the decision says so. The restored version stops being
+    ``challenger``: one version holds one role.
+    """
+    with store_lock(settings):
+        return _rollback(settings, to_version, reason, evidence)
+
+
+def _rollback(
+    settings: Settings, to_version: str | None, reason: str, evidence: dict[str, Any] | None
+) -> Decision:
     mlflow_client = client(settings)
     name = settings.model_name
     current = _alias_version(mlflow_client, name, CHAMPION)
     target = to_version or _alias_version(mlflow_client, name, PREVIOUS_CHAMPION)
     if target is None:
+        before = f" before v{current}" if current is not None else ""
         raise ModelNotFoundError(
-            f"no '{PREVIOUS_CHAMPION}' alias on {name} to roll back to; pass a version explicitly"
+            f"no '{PREVIOUS_CHAMPION}' alias on {name} to roll back to: no earlier champion "
+            f"is left{before}; pass a version explicitly (--to VERSION)"
         )
     try:
         mlflow_client.get_model_version(name, target)
@@ -270,12 +333,43 @@ def rollback(
     if target == current:
         raise PredmaintError(f"v{target} is already the champion")
     mlflow_client.set_registered_model_alias(name, CHAMPION, target)
-    if _alias_version(mlflow_client, name, PREVIOUS_CHAMPION) == target:
-        mlflow_client.delete_registered_model_alias(name, PREVIOUS_CHAMPION)
+    if _alias_version(mlflow_client, name, CHALLENGER) == target:
+        mlflow_client.delete_registered_model_alias(name, CHALLENGER)
     _record(mlflow_client, name, target, "restored", reason, evidence)
     if current is not None:
         _record(mlflow_client, name, current, "rolled-back", reason, evidence)
-    return Decision("rolled-back", reason, target, previous_champion_version=current)
+    lineage = champion_lineage(settings)
+    earlier = lineage[-2] if len(lineage) > 1 and lineage[-1] == target else None
+    if earlier is None:
+        if _alias_version(mlflow_client, name, PREVIOUS_CHAMPION) is not None:
+            mlflow_client.delete_registered_model_alias(name, PREVIOUS_CHAMPION)
+    else:
+        mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, earlier)
+    return Decision(
+        "rolled-back",
+        reason,
+        target,
+        previous_champion_version=earlier,
+        challenger_version=_alias_version(mlflow_client, name, CHALLENGER),
+        replaced_version=current,
+    )
+
+
+def champion_lineage(settings: Settings) -> list[str]:
+    """The versions that have been champion, most recent tenure last, rebuilt from the history.
+
+    A promotion or a restore starts a tenure (the version moves to the end); a version rolled
+    back from leaves the list (it was judged worse, a rollback must not return to it) until it
+    is promoted or restored again. The last entry is the champion; the one before it is what
+    ``previous-champion`` names.
+    """
+    lineage: list[str] = []
+    for event in history(settings):
+        if event.action in ("promoted", "restored", "rolled-back") and event.version in lineage:
+            lineage.remove(event.version)
+        if event.action in ("promoted", "restored"):
+            lineage.append(event.version)
+    return lineage
 
 
 def check_champion(settings: Settings, data: pd.DataFrame, source: str = "fresh data") -> Decision:
@@ -331,28 +425,52 @@ def act_with_evidence(
     champion, the displaced champion ``previous-champion``; the challenger alias is freed until
     the next training round names one. ``retrain``: nothing moves; the request is recorded on the
     champion (the retraining itself is started by the caller: an Airflow Asset, or the CLI).
+
+    Aliases are read and moved under the store lock, like a training round's promotion and a
+    manual rollback, so the three never interleave. A rollback's decision follows
+    :func:`rollback`: ``previous_champion_version`` is the alias after it, ``replaced_version``
+    the champion it moved away from.
     """
-    mlflow_client = client(settings)
-    name = settings.model_name
-    current = _alias_version(mlflow_client, name, CHAMPION)
     tagged = {"automatic": True, **evidence}
-    if action == "rollback":
-        return rollback(settings, to_version, reason, tagged)
-    if action == "promote":
-        if to_version is None or to_version == current:
-            raise PredmaintError(f"nothing to promote: v{to_version} is already the champion")
-        if current is not None:
-            mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
-            _record(mlflow_client, name, current, "demoted", reason, tagged)
-        mlflow_client.set_registered_model_alias(name, CHAMPION, to_version)
-        if _alias_version(mlflow_client, name, CHALLENGER) == to_version:
-            mlflow_client.delete_registered_model_alias(name, CHALLENGER)
-        _record(mlflow_client, name, to_version, "promoted", reason, tagged)
-        return Decision("promoted", reason, to_version, previous_champion_version=current)
-    if current is None:
-        raise ModelNotFoundError(f"{name} has no champion: {TRAIN_HINT}")
-    _record(mlflow_client, name, current, "retrain-requested", reason, tagged)
-    return Decision("none", reason, current)
+    with store_lock(settings):
+        if action == "rollback":
+            return _rollback(settings, to_version, reason, tagged)
+        mlflow_client = client(settings)
+        name = settings.model_name
+        current = _alias_version(mlflow_client, name, CHAMPION)
+        if action == "promote":
+            return _promote_challenger(mlflow_client, name, current, to_version, reason, tagged)
+        if current is None:
+            raise ModelNotFoundError(f"{name} has no champion: {TRAIN_HINT}")
+        _record(mlflow_client, name, current, "retrain-requested", reason, tagged)
+        return Decision("none", reason, current)
+
+
+def _promote_challenger(
+    mlflow_client: MlflowClient,
+    name: str,
+    current: str | None,
+    to_version: str | None,
+    reason: str,
+    evidence: dict[str, Any],
+) -> Decision:
+    """``to_version`` becomes champion on monitoring's evidence; the displaced one is previous."""
+    if to_version is None or to_version == current:
+        raise PredmaintError(f"nothing to promote: v{to_version} is already the champion")
+    if current is not None:
+        mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
+        _record(mlflow_client, name, current, "demoted", reason, evidence)
+    mlflow_client.set_registered_model_alias(name, CHAMPION, to_version)
+    if _alias_version(mlflow_client, name, CHALLENGER) == to_version:
+        mlflow_client.delete_registered_model_alias(name, CHALLENGER)
+    _record(mlflow_client, name, to_version, "promoted", reason, evidence)
+    return Decision(
+        "promoted",
+        reason,
+        to_version,
+        previous_champion_version=current,
+        challenger_version=_alias_version(mlflow_client, name, CHALLENGER),
+    )
 
 
 def _event_time(key: str, event: dict[str, Any]) -> datetime:

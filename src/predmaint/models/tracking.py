@@ -2,30 +2,62 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from predmaint import locks
 from predmaint.settings import Settings
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous-champion"
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+#: Stores (and experiments) this process has already prepared: later calls skip the lock.
+_prepared: set[tuple[str, str]] = set()
 
 # MLflow 3 nags about things we decide on purpose (no git repo, no conda env inference).
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 
+@contextlib.contextmanager
+def store_lock(settings: Settings) -> Iterator[None]:
+    """Hold the embedded store's lock (other processes on this home wait); a no-op for a
+    tracking server, which serialises its own writes.
+
+    Held while the store's schema is created (two processes creating it at once crash in
+    alembic's migrations) and while the registry's aliases are decided on and moved.
+    """
+    if not settings.is_embedded_store:
+        yield
+        return
+    lock = settings.mlflow_db.with_name(settings.mlflow_db.name + ".lock")
+    with locks.exclusive(lock, "the MLflow store"):
+        yield
+
+
 def configure(settings: Settings) -> str:
     """Point MLflow at the configured store and make sure the experiment exists.
 
     With no ``MLFLOW_TRACKING_URI`` this is the embedded SQLite store under the project home,
-    with artifacts in ``<home>/mlartifacts``: nothing to start for a first run.
+    with artifacts in ``<home>/mlartifacts``: nothing to start for a first run. The store's
+    lock is held meanwhile: the first use creates its schema, and the experiment is created once.
     Returns the experiment id.
     """
+    key = (settings.resolved_tracking_uri, settings.experiment_name)
+    if key in _prepared:
+        return _configure(settings, prepared=True)
+    with store_lock(settings):
+        experiment_id = _configure(settings, prepared=False)
+    _prepared.add(key)
+    return experiment_id
+
+
+def _configure(settings: Settings, *, prepared: bool) -> str:
     uri = settings.resolved_tracking_uri
     if settings.is_embedded_store:
         settings.mlflow_db.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +78,10 @@ def configure(settings: Settings) -> str:
         location = settings.artifact_root.as_uri() if settings.is_embedded_store else None
         experiment_id = mlflow.create_experiment(settings.experiment_name, location)
     mlflow.set_experiment(experiment_id=experiment_id)
+    if not prepared:
+        # The registry's tables are checked by its own store, built on first use: build it
+        # here, under the lock, so no later call meets a schema another process is creating.
+        MlflowClient(uri, uri).search_registered_models(max_results=1)
     return experiment_id
 
 

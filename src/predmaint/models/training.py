@@ -8,6 +8,7 @@ F1 on the validation split only; metrics reported on the untouched test split.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -36,6 +37,7 @@ from predmaint.features.formulas import MODEL_FEATURES
 from predmaint.features.transformer import PhysicsFeatures
 from predmaint.models import plots
 from predmaint.models.candidates import TEST_SPLIT_ARTIFACT, CandidateRun
+from predmaint.models.classifier import accepting_integers
 from predmaint.models.drift_reference import log_drift_reference
 from predmaint.models.evaluation import classification_metrics, report_text, tune_threshold
 from predmaint.models.tracking import configure
@@ -63,6 +65,8 @@ SVM_FEATURES = (
     "tool_wear",
 )
 MIN_FAILURES = 10
+#: Folds of the SVM's probability calibration, a cross-validation inside each training fold.
+CALIBRATION_FOLDS = 3
 
 Progress = Callable[[str], None]
 
@@ -119,11 +123,13 @@ def validate_training_data(settings: Settings, path: Path) -> TrainingData:
             f"first: row {first['source_row']}: {first['quarantine_reason']}"
         )
     failures = int(outcome.valid[TARGET].sum())
-    needed = max(MIN_FAILURES, 3 * settings.cv_folds)
-    if failures < needed:
+    normal = len(outcome.valid) - failures
+    needed = max(MIN_FAILURES, minimum_rows_per_class(settings))
+    if min(failures, normal) < needed:
         raise DataValidationError(
-            f"training data {path} has {failures} failure(s); at least {needed} are needed "
-            "for a stratified split and cross-validation"
+            f"training data {path} has {failures} failure(s) and {normal} normal row(s); "
+            f"at least {needed} of each are needed for a stratified train/validation/test "
+            f"split and {settings.cv_folds}-fold cross-validation"
         )
     return TrainingData(
         path=str(path),
@@ -132,6 +138,20 @@ def validate_training_data(settings: Settings, path: Path) -> TrainingData:
         failure_rate=round(failures / len(outcome.valid), 6),
         machine_types=sorted(outcome.valid["type"].unique().tolist()),
     )
+
+
+def minimum_rows_per_class(settings: Settings) -> int:
+    """Rows of each class (failure, normal) training needs before it can run at all.
+
+    The training split (what is left after the test and validation shares) must give every
+    cross-validation fold's training part at least ``CALIBRATION_FOLDS`` rows of each class (the
+    SVM calibrates by its own cross-validation there), and each fold at least one; two more rows
+    cover the stratified splits rounding a class down by one row each.
+    """
+    folds = settings.cv_folds
+    in_training_split = max(folds, math.ceil(CALIBRATION_FOLDS * folds / (folds - 1)))
+    train_share = 1.0 - settings.test_size - settings.validation_size
+    return math.ceil((in_training_split + 2) / train_share)
 
 
 def split(frame: pd.DataFrame, settings: Settings) -> Split:
@@ -165,7 +185,7 @@ def build_search(kind: ModelKind, settings: Settings) -> GridSearchCV:
         jobs = 1
     elif kind == "svm":
         svc = SVC(kernel="rbf", gamma="scale", random_state=settings.seed)
-        calibrated = CalibratedClassifierCV(svc, method="sigmoid", cv=3)
+        calibrated = CalibratedClassifierCV(svc, method="sigmoid", cv=CALIBRATION_FOLDS)
         pipeline = Pipeline(
             [
                 ("features", PhysicsFeatures(keep=SVM_FEATURES)),
@@ -265,7 +285,7 @@ def _log_model(pipeline: Pipeline, threshold: float, example: pd.DataFrame) -> s
             python_model=str(PYFUNC_ENTRY),
             artifacts={"pipeline": str(pipeline_dir)},
             model_config={"threshold": threshold},
-            signature=infer_signature(example, output),
+            signature=accepting_integers(infer_signature(example, output)),
             input_example=example,
         )
     return str(info.model_uri)

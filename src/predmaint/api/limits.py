@@ -1,0 +1,275 @@
+"""What every request with a body must meet before any route sees it: size, type, read time.
+
+A plain ASGI layer in front of the fast path and FastAPI, so one rule covers every route, the
+ones that exist and the ones added later. FastAPI and the fast path both read a whole body
+before validating it; the only place a size limit can act while the body streams in is here:
+
+- **size** (413): a ``Content-Length`` above the route's limit is refused before a byte of the
+  body is read; a chunked body is counted as it arrives and refused as soon as it passes the limit.
+  Limits are per route (``api_body_limits``); ``/predict`` and ``/predict/batch`` default to what
+  one reading and ``api_batch_max`` readings need, every other route to ``api_body_max_bytes``.
+- **type** (415): a body is read as JSON only when sent as ``application/json`` (parameters such
+  as ``charset`` allowed); anything else, or a body without a type, is refused.
+- **time** (408): the whole body must arrive within ``api_body_timeout_s``, so a client that
+  trickles a body cannot hold a connection and a request slot forever.
+
+The refusals close the connection (``Connection: close``): what is left of the body is not read.
+The body, once read, is handed downstream in one message. The read deadline is enforced by one
+sweep per period for all requests, not a timer per request: a timer per request would be a
+visible share of the fast path's whole answer (``bench/api_latency.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from asyncio import CancelledError, current_task
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from time import monotonic
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match, compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from predmaint.settings import Settings
+
+#: Bytes one reading may take in a request: the five fields with full-precision floats, indented,
+#: fit in about 250.
+READING_BYTES = 512
+#: ``/predict``'s default: one reading and room for odd whitespace.
+SINGLE_READING_BODY = 16 * 1024
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_JSON = b"application/json"
+_CLOSE = [(b"connection", b"close")]
+
+_PROBLEM = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {"detail": {"type": "string"}},
+            "required": ["detail"],
+        }
+    }
+}
+#: The refusals as OpenAPI documents them on every route that takes a body.
+REFUSALS: dict[int, str] = {
+    408: "The body did not arrive within PREDMAINT_API_BODY_TIMEOUT_S.",
+    413: "The body is larger than this route's limit (PREDMAINT_API_BODY_LIMITS).",
+    415: "The body was not sent as Content-Type: application/json.",
+}
+
+
+def is_json(content_type: bytes) -> bool:
+    """``application/json``, any case, with or without parameters (``; charset=utf-8``)."""
+    return content_type == _JSON or content_type.split(b";", 1)[0].strip().lower() == _JSON
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """The largest body, in bytes, each route accepts."""
+
+    default: int
+    exact: dict[str, int] = field(default_factory=dict)
+    templates: tuple[tuple[re.Pattern[str], int], ...] = ()
+
+    def for_path(self, path: str) -> int:
+        limit = self.exact.get(path)
+        if limit is not None:
+            return limit
+        for pattern, value in self.templates:
+            if pattern.match(path):
+                return value
+        return self.default
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Defaults sized for the request models' caps, then the configured per-route limits.
+
+    A route template (``/v2/models/{name}/infer``) in ``api_body_limits`` applies to every path
+    it matches.
+    """
+    routes = {
+        "/predict": SINGLE_READING_BODY,
+        "/predict/batch": settings.api_batch_max * READING_BYTES + SINGLE_READING_BODY,
+    }
+    routes.update(settings.api_body_limits)
+    exact = {path: limit for path, limit in routes.items() if "{" not in path}
+    templates = tuple(
+        (compile_path(path)[0], limit) for path, limit in routes.items() if "{" in path
+    )
+    return BodyLimits(settings.api_body_max_bytes, exact, templates)
+
+
+@dataclass
+class _Deadlines:
+    """Read deadlines of the requests now reading a body, checked by one sweep per period.
+
+    The sweep cancels a late request's task; the request tells that cancellation from any other
+    by finding itself in ``expired``. The sweep stays armed only while bodies are being read.
+    """
+
+    timeout: float
+    reading: dict[asyncio.Task[Any], float] = field(default_factory=dict)
+    expired: set[asyncio.Task[Any]] = field(default_factory=set)
+    armed_on: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def period(self) -> float:
+        return min(1.0, max(0.02, self.timeout / 4))
+
+    def start(self, task: asyncio.Task[Any]) -> None:
+        self.reading[task] = monotonic() + self.timeout
+        loop = task.get_loop()
+        if self.armed_on is not loop:  # not armed yet, or armed on a loop that has ended
+            self.armed_on = loop
+            loop.call_later(self.period, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.armed_on is not loop:  # a newer loop took over (tests run one per call)
+            return
+        if not self.reading:
+            self.armed_on = None  # the next body read arms it again
+            return
+        now = monotonic()
+        for task, deadline in list(self.reading.items()):
+            if deadline <= now and task not in self.expired:
+                self.expired.add(task)
+                task.cancel()
+        loop.call_later(self.period, self._sweep, loop)
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    """A JSON ``{"detail": ...}`` answer that closes the connection (the rest is not read)."""
+    body = json.dumps({"detail": detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *_CLOSE,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _replay(message: Message, receive: Receive) -> Receive:
+    """A ``receive`` that hands the whole body over once, then defers to the server's."""
+    pending: list[Message] = [message]
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replay
+
+
+def document_refusals(routes: Iterable[BaseRoute]) -> None:
+    """Add the refusals to the OpenAPI responses of every route that takes a body."""
+    for route in routes:
+        if isinstance(route, APIRoute) and route.methods & _BODY_METHODS:
+            for status, description in REFUSALS.items():
+                route.responses.setdefault(
+                    status, {"description": description, "content": _PROBLEM}
+                )
+
+
+class RequestLimits:
+    """Refuses oversized (413), non-JSON (415) and too slow (408) bodies on every route."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: BodyLimits,
+        timeout_s: float,
+        routes: Iterable[BaseRoute] = (),
+    ) -> None:
+        self.app = app
+        self.limits = limits
+        self.exact = limits.exact
+        self.deadlines = _Deadlines(timeout_s)
+        self.routes = routes  # for the metrics label of a refused request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        limit = self.exact.get(scope["path"]) or self.limits.for_path(scope["path"])
+        content_type: bytes | None = None
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value if content_type is None else b"several Content-Type headers"
+            elif name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(scope, send, 413, self._too_large(scope, limit))
+            return
+        has_body = chunked or (length is not None and length != b"0")
+        if (content_type is not None or has_body) and not is_json(content_type or b""):
+            sent = (
+                "no Content-Type" if content_type is None else content_type[:100].decode("latin-1")
+            )
+            detail = f"send the body as Content-Type: application/json (got {sent})"
+            await self._refuse(scope, send, 415, detail)
+            return
+        task = current_task()
+        assert task is not None
+        deadlines = self.deadlines
+        deadlines.start(task)
+        try:
+            message = await receive()
+            if message.get("more_body", False) or message["type"] != "http.request":
+                whole = await self._read_rest(message, receive, limit)
+                if whole is None:  # the client went away
+                    return
+                message = whole
+            if len(message.get("body", b"")) > limit:
+                await self._refuse(scope, send, 413, self._too_large(scope, limit))
+                return
+        except CancelledError:
+            if task not in deadlines.expired:
+                raise
+            task.uncancel()
+            detail = f"the request body did not arrive within {deadlines.timeout:g} s"
+            await self._refuse(scope, send, 408, detail)
+            return
+        finally:
+            del deadlines.reading[task]
+            deadlines.expired.discard(task)
+        await self.app(scope, _replay(message, receive), send)
+
+    @staticmethod
+    async def _read_rest(first: Message, receive: Receive, limit: int) -> Message | None:
+        """The whole body as one message (cut just past ``limit``); None if the client left."""
+        chunks: list[bytes] = []
+        size = 0
+        message = first
+        while True:
+            if message["type"] != "http.request":  # the client went away
+                return None
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit or not message.get("more_body", False):
+                break
+            message = await receive()
+        return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+    @staticmethod
+    def _too_large(scope: Scope, limit: int) -> str:
+        return (
+            f"the request body is larger than {limit:,} bytes, the limit of {scope['path'][:100]}"
+            " (PREDMAINT_API_BODY_LIMITS)"
+        )
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
+        for route in self.routes:  # label the refusal with its route, as the router would
+            if route.matches(scope)[0] is not Match.NONE:
+                scope["route"] = route
+                break
+        await _refuse(send, status, detail)

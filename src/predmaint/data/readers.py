@@ -1,0 +1,108 @@
+"""Reading an input file of readings in chunks: Parquet row groups, CSV blocks.
+
+A plant's day can hold tens of millions of readings; reading a file whole would make the batch
+job's memory grow with the day. Both readers are pyarrow's (multi-threaded, outside the GIL).
+CSV values are read as text, as :func:`predmaint.data.acquire.read_ai4i` reads them, so a value
+that is not a number becomes a row-level reason in validation instead of spoiling the file.
+
+A file that cannot be read as a table at all (empty, truncated, random bytes, a row with more
+fields than the header) raises :class:`UnreadableInputError` with a one-line reason, at whatever
+chunk the damage shows; an operating-system error (missing file, no permission) is not bad data
+and propagates as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from predmaint.data.columns import normalise_header
+from predmaint.errors import UnreadableInputError
+
+#: Bytes pyarrow parses per CSV block (several blocks make one chunk).
+CSV_BLOCK_BYTES = 8 << 20
+
+
+def iter_readings(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The file's rows, at most ``chunk_rows`` at a time, with contract column names."""
+    with path.open("rb"):  # a missing or forbidden file fails here, as an OSError
+        pass
+    chunks = _parquet(path, chunk_rows) if path.suffix == ".parquet" else _csv(path, chunk_rows)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except (ValueError, UnicodeDecodeError, EOFError, csv.Error, OSError) as exc:
+            # pyarrow reports damaged data as ArrowInvalid (a ValueError) or as an OSError
+            # without errno ("Unexpected end of stream"); a real OS error carries an errno.
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise
+            raise UnreadableInputError(f"{path.name}: {_first_line(exc)}") from None
+        yield chunk
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _parquet(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            frame = batch.to_pandas()
+            frame.columns = [str(c) for c in frame.columns]
+            yield frame
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        header = next(csv.reader(text), None)
+    if not header:
+        raise UnreadableInputError(f"{path.name}: empty file (no header line)")
+    return header
+
+
+def _csv(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    raw = _header(path)
+    names = [normalise_header(name) for name in raw]
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            column_names=raw, skip_rows=1, block_size=CSV_BLOCK_BYTES, encoding="utf8"
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in raw},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in reader:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= chunk_rows:
+            yield from _frames(pa.Table.from_batches(pending), names, chunk_rows)
+            pending, rows = [], 0
+    if pending:
+        yield from _frames(pa.Table.from_batches(pending), names, chunk_rows)
+
+
+def _frames(table: object, names: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+
+    assert isinstance(table, pa.Table)
+    for start in range(0, table.num_rows, chunk_rows):
+        frame = table.slice(start, chunk_rows).to_pandas()
+        frame.columns = names
+        yield frame

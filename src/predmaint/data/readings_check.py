@@ -1,0 +1,251 @@
+"""Streaming validation of plant readings: the readings schema's rules, vectorised with numpy.
+
+Written for measured speed (docs/benchmarks.md): pandera's lazy validation builds a frame of
+failure cases per check and was most of the batch job's time on a large day. Here each rule is
+one numpy mask over a chunk and each distinct combination of broken rules is described once. The
+rules, their order and their texts are those of :func:`predmaint.data.schemas.readings_schema`
+(same constants from :mod:`predmaint.data.columns`); ``tests/unit/test_readings_check.py`` holds
+the two to the same reasons on bad data. A chunk with a value that cannot even be parsed as its
+column's type (a ``"broken"`` torque) is rare and goes to the pandera validation itself.
+
+The checker keeps state across the chunks of one file, so chunking changes nothing: a ``udi``
+seen in an earlier chunk is a duplicate, and an exact repeat of an earlier reading is counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predmaint.data.columns import (
+    MACHINE_TYPES,
+    SENSOR_COLUMNS,
+    SENSOR_RANGES,
+    TYPE_RULE,
+    finite_rule,
+    range_rule,
+)
+from predmaint.errors import DataValidationError
+
+REASON_COLUMN = "quarantine_reason"
+ROW_COLUMN = "source_row"
+MISSING_VALUE = "missing value"
+DUPLICATE_VALUE = "duplicate value (first occurrence kept)"
+DUPLICATE_UDI = f"udi: {DUPLICATE_VALUE}"
+#: Row ids of repeated readings kept as examples in the report.
+EXAMPLES = 20
+#: Largest udi tracked in a dense bitmap (one byte per id); larger ids use a sorted array.
+_DENSE_IDS = 1 << 27
+
+
+@dataclass
+class ChunkResult:
+    """One chunk split into typed valid rows and quarantined rows (raw values + reasons)."""
+
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame
+    #: 1-based row numbers in the file of the valid rows (the quarantined ones have theirs).
+    valid_rows: np.ndarray
+
+
+class SeenIds:
+    """Which ids an earlier chunk of the file already had (``udi`` must be unique per file)."""
+
+    def __init__(self) -> None:
+        self._dense = np.zeros(0, dtype=bool)
+        self._sparse = np.zeros(0, dtype=np.int64)
+
+    def seen_before(self, ids: np.ndarray) -> np.ndarray:
+        """Mask of ``ids`` seen in an earlier call; then remember all of ``ids``."""
+        before = np.zeros(len(ids), dtype=bool)
+        dense = (ids >= 0) & (ids < _DENSE_IDS)
+        small = ids[dense]
+        if len(small):
+            high = int(small.max())
+            if high >= len(self._dense):
+                grown = np.zeros(max(high + 1, 2 * len(self._dense)), dtype=bool)
+                grown[: len(self._dense)] = self._dense
+                self._dense = grown
+            before[dense] = self._dense[small]
+            self._dense[small] = True
+        large = ids[~dense]
+        if len(large):
+            if len(self._sparse):
+                where = np.searchsorted(self._sparse, large).clip(max=len(self._sparse) - 1)
+                before[~dense] = self._sparse[where] == large
+            self._sparse = np.union1d(self._sparse, large)
+        return before
+
+
+@dataclass
+class RepeatedReadings:
+    """Readings whose five sensor values equal an earlier reading's of the same file.
+
+    Counted, not quarantined (docs/batch.md says why). Readings are compared by a 64-bit hash
+    of their five values: two different readings share a hash with a probability of about
+    ``n² / 2⁶⁵`` (1e-5 for 20 M distinct readings), which would count one repeat too many.
+    """
+
+    count: int = 0
+    examples: list[Any] = field(default_factory=list)
+    _seen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+
+    def add(self, sensors: np.ndarray, ids: np.ndarray) -> int:
+        """Count the repeats among ``sensors`` (rows of five values); return how many."""
+        if len(sensors) == 0:
+            return 0
+        hashes = _row_hash(sensors)
+        # pandas' hash table finds repeats inside the chunk in one pass (no sort)
+        repeat = pd.Series(hashes, copy=False).duplicated(keep="first").to_numpy(copy=True)
+        firsts = np.flatnonzero(~repeat)
+        new = hashes[firsts]
+        if len(self._seen):
+            where = np.searchsorted(self._seen, new).clip(max=len(self._seen) - 1)
+            known = self._seen[where] == new
+            repeat[firsts[known]] = True  # first in this chunk, but an earlier chunk had it
+            new = new[~known]
+        # Both runs are sorted: the stable sort (timsort) merges them in linear time.
+        self._seen = np.sort(np.concatenate([self._seen, np.sort(new)]), kind="stable")
+        found = int(repeat.sum())
+        if found and len(self.examples) < EXAMPLES:
+            picked = ids[repeat][: EXAMPLES - len(self.examples)]
+            self.examples.extend(v.item() if hasattr(v, "item") else v for v in picked)
+        self.count += found
+        return found
+
+
+def _row_hash(sensors: np.ndarray) -> np.ndarray:
+    values = np.array(sensors, dtype=np.float64, order="C")
+    values += 0.0  # -0.0 becomes 0.0: equal readings, equal bits
+    bits = values.view(np.uint64)
+    mixed = np.full(len(bits), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for column in range(bits.shape[1]):
+        mixed ^= bits[:, column]
+        mixed *= np.uint64(0xBF58476D1CE4E5B9)
+        mixed ^= mixed >> np.uint64(31)
+    return mixed
+
+
+class ReadingsCheck:
+    """Validate the chunks of one file in order (row numbers and duplicates span chunks)."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.rows_seen = 0
+        self.ids = SeenIds()
+        self.repeats = RepeatedReadings()
+
+    def check(self, frame: pd.DataFrame) -> ChunkResult:
+        missing = [c for c in SENSOR_COLUMNS if c not in frame.columns]
+        if missing:
+            raise DataValidationError(
+                f"{self.stage} input is missing required column(s): {', '.join(missing)}"
+            )
+        frame = frame.reset_index(drop=True)
+        offset, self.rows_seen = self.rows_seen, self.rows_seen + len(frame)
+        typed = _parse(frame)
+        result = self._reference(frame) if typed is None else self._vectorised(frame, typed)
+        result.quarantined[ROW_COLUMN] += offset
+        result.valid_rows += offset
+        self._count_repeats(result.valid, offset)
+        return result
+
+    def _vectorised(self, frame: pd.DataFrame, typed: pd.DataFrame) -> ChunkResult:
+        masks: list[tuple[str, np.ndarray]] = []
+        for name in SENSOR_COLUMNS:
+            values = typed[name].to_numpy()
+            missing = np.isnan(values)
+            bounds = SENSOR_RANGES[name]
+            with np.errstate(invalid="ignore"):
+                low_ok = values >= bounds.low if bounds.low_inclusive else values > bounds.low
+                in_range = low_ok & (values <= bounds.high)
+            masks.append((f"{name}: {MISSING_VALUE}", missing))
+            masks.append((finite_rule(name), ~missing & ~np.isfinite(values)))
+            masks.append((range_rule(name), ~missing & ~in_range))
+        if "udi" in typed.columns:
+            masks.append((DUPLICATE_UDI, self._duplicates(typed["udi"])))
+        if "type" in typed.columns:
+            kind = typed["type"]
+            masks.append((TYPE_RULE, (kind.notna() & ~kind.isin(MACHINE_TYPES)).to_numpy()))
+        bad = np.zeros(len(frame), dtype=bool)
+        for _, mask in masks:
+            bad |= mask
+        if not bad.any():
+            empty = frame.iloc[:0].copy()
+            empty.insert(0, ROW_COLUMN, np.zeros(0, dtype=np.int64))
+            empty[REASON_COLUMN] = np.zeros(0, dtype=object)
+            return ChunkResult(typed, empty, np.arange(1, len(frame) + 1))
+        rows = np.flatnonzero(bad)
+        codes = np.zeros(len(rows), dtype=np.int64)
+        for bit, (_, mask) in enumerate(masks):
+            codes |= mask[rows].astype(np.int64) << bit
+        patterns, inverse = np.unique(codes, return_inverse=True)
+        texts = np.array(
+            ["; ".join(t for bit, (t, _) in enumerate(masks) if p >> bit & 1) for p in patterns],
+            dtype=object,
+        )
+        quarantined = frame.iloc[rows].copy()
+        quarantined.insert(0, ROW_COLUMN, rows + 1)
+        quarantined[REASON_COLUMN] = texts[inverse]
+        good = np.flatnonzero(~bad)
+        return ChunkResult(typed.iloc[good].reset_index(drop=True), quarantined, good + 1)
+
+    def _duplicates(self, udi: pd.Series) -> np.ndarray:
+        present = udi.notna().to_numpy()
+        duplicate = udi.duplicated(keep="first").to_numpy() & present
+        ids = udi.to_numpy(dtype=np.int64, na_value=0)[present]
+        duplicate[present] |= self.ids.seen_before(ids)
+        return duplicate
+
+    def _reference(self, frame: pd.DataFrame) -> ChunkResult:
+        """The pandera validation, for a chunk with values that do not parse as their type."""
+        from predmaint.data.schemas import readings_schema
+        from predmaint.data.validation import validate_frame
+
+        outcome = validate_frame(frame, readings_schema(identity_required=False), stage=self.stage)
+        valid, quarantined = outcome.valid, outcome.quarantined
+        # validate_frame keeps the valid rows in order: their positions are the others'.
+        kept = np.setdiff1d(np.arange(len(frame)), quarantined[ROW_COLUMN].to_numpy() - 1)
+        if "udi" in valid.columns and len(valid):
+            again = self._duplicates(valid["udi"])
+            if again.any():
+                moved = frame.iloc[kept[again]].copy()
+                moved.insert(0, ROW_COLUMN, kept[again] + 1)
+                moved[REASON_COLUMN] = DUPLICATE_UDI
+                quarantined = pd.concat([quarantined, moved]).sort_values(ROW_COLUMN)
+                valid, kept = valid[~again].reset_index(drop=True), kept[~again]
+        return ChunkResult(valid, quarantined, kept + 1)
+
+    def _count_repeats(self, valid: pd.DataFrame, offset: int) -> None:
+        if valid.empty:
+            return
+        ids = valid["udi"].to_numpy() if "udi" in valid.columns else np.arange(len(valid)) + 1
+        self.repeats.add(valid[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64), ids)
+
+
+def _parse(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The frame with the schema's dtypes, or None if some value does not parse.
+
+    The conversions are the ones pandera's ``coerce`` applies (``Series.astype``), so a chunk that
+    parses here parses the same way there.
+    """
+    typed: dict[str, pd.Series[Any]] = {}
+    try:
+        for name in frame.columns:
+            column = frame[name]
+            if name in SENSOR_COLUMNS:
+                if column.dtype == bool:
+                    return None
+                typed[name] = column.astype(np.float64)
+            elif name == "udi":
+                typed[name] = column.astype("Int64")
+            elif name in ("product_id", "type"):
+                typed[name] = column if column.dtype == "str" else column.astype("str")
+            else:
+                typed[name] = column
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return pd.DataFrame(typed, index=frame.index)

@@ -1,0 +1,137 @@
+"""One input file's outputs, written chunk by chunk: its part file, its quarantine, its tally.
+
+The part file is one Parquet file with one row group per chunk (``pyarrow.parquet.ParquetWriter``),
+so a day of any size is written without holding it; the quarantine is one CSV appended per chunk.
+Both are written to temporary names by the caller (:class:`predmaint.storage.AtomicOutput`) and
+published only when the whole file went through.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from predmaint.data.readings_check import RepeatedReadings
+from predmaint.inference.reports import FileSummary
+from predmaint.inference.risk import RISK_LEVELS
+
+#: Alerts (readings predicted to fail) kept per file in its summary.
+ALERTS_PER_FILE = 100
+ALERT_COLUMNS = ("prediction_id", "udi", "product_id", "failure_probability", "risk_level")
+
+
+class PartWriter:
+    """Scored chunks appended to one Parquet file (created on the first chunk)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: Any = None
+
+    def __enter__(self) -> PartWriter:
+        return self
+
+    def write(self, scored: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(scored, preserve_index=False)
+        if self._writer is None:
+            # Dictionary encoding only where values repeat (texts, ids, types): tried on the
+            # float columns it is pure cost, they are near-unique.
+            text = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+            self._writer = pq.ParquetWriter(self.path, table.schema, use_dictionary=text)
+        elif not table.schema.equals(self._writer.schema):
+            table = table.cast(self._writer.schema)  # e.g. a column all null in one chunk
+        self._writer.write_table(table)
+        self.rows += len(scored)
+
+    def __exit__(self, *_: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+class QuarantineWriter:
+    """Quarantined rows (original values, row number, reasons) appended to one CSV file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> QuarantineWriter:
+        return self
+
+    def write(self, rows: pd.DataFrame) -> None:
+        if rows.empty:
+            return
+        header = self._file is None
+        if self._file is None:
+            self._file = self.path.open("w", newline="", encoding="utf-8")
+        rows.to_csv(self._file, index=False, header=header)
+        self.rows += len(rows)
+
+    def __exit__(self, *_: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class FileTally:
+    """What one file's chunks added up to: counts, reasons, risk levels, the first alerts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows_in = 0
+        self.rows_scored = 0
+        self.rows_quarantined = 0
+        self.reasons: Counter[str] = Counter()
+        self.levels = np.zeros(len(RISK_LEVELS), dtype=np.int64)
+        self.alerts: list[dict[str, Any]] = []
+        self.repeats = RepeatedReadings()
+
+    def add(self, rows_in: int, scored: pd.DataFrame | None, quarantined: pd.DataFrame) -> None:
+        self.rows_in += rows_in
+        self.rows_quarantined += len(quarantined)
+        if len(quarantined):
+            for text, count in quarantined["quarantine_reason"].value_counts().items():
+                for reason in str(text).split("; "):
+                    self.reasons[reason] += int(count)
+        if scored is None:
+            return
+        self.rows_scored += len(scored)
+        self.levels += np.bincount(scored["risk_level"].cat.codes, minlength=len(RISK_LEVELS))
+        if len(self.alerts) < ALERTS_PER_FILE:
+            alerts = scored[scored["prediction"].to_numpy() == 1]
+            columns = [c for c in ALERT_COLUMNS if c in alerts.columns]
+            for row in alerts[columns].head(ALERTS_PER_FILE - len(self.alerts)).to_dict("records"):
+                self.alerts.append({str(k): _plain(v) for k, v in row.items()})
+
+    def summary(self, model_version: str, part: Path, quarantine: Path) -> FileSummary:
+        """The file's summary; ``part`` and ``quarantine`` are named only if written."""
+        return FileSummary(
+            input=str(self.path),
+            output=part.name if self.rows_scored else None,
+            rows_in=self.rows_in,
+            rows_scored=self.rows_scored,
+            rows_quarantined=self.rows_quarantined,
+            quarantine_reasons=dict(self.reasons.most_common()),
+            quarantine_path=str(quarantine) if self.rows_quarantined else None,
+            risk_levels={
+                level: int(n) for level, n in zip(RISK_LEVELS, self.levels, strict=True) if n
+            },
+            alerts=self.alerts,
+            model_version=model_version,
+            repeated_readings=self.repeats.count,
+            repeated_examples=list(self.repeats.examples),
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar (numpy and pandas scalars, pandas' missing values)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value

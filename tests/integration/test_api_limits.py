@@ -1,0 +1,195 @@
+"""Request limits over real HTTP: `predmaint serve` (uvicorn) on 127.0.0.1, raw sockets as clients.
+
+A body over its route's limit is refused with 413 while it streams in (before it is parsed), a
+body not sent as JSON with 415, a body that trickles in with 408 and a closed connection; the
+loop stays free meanwhile (``/health`` answers in milliseconds). These hold before any model or
+key check, so the server runs on an empty home (no champion) with an API key set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+import pytest
+from bench.common import HOST, Client, predmaint_server
+
+from predmaint.api.limits import READING_BYTES, SINGLE_READING_BODY
+from predmaint.api.schemas import SPEC_EXAMPLE
+from predmaint.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+KEY = "s3cret"
+TIMEOUT_S = 1.0
+BATCH_LIMIT = Settings(_env_file=None).api_batch_max * READING_BYTES + SINGLE_READING_BODY  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="module")
+def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    home = tmp_path_factory.mktemp("limits")
+    with predmaint_server(
+        home / "home", log=home / "server.log", api_key=KEY, api_body_timeout_s=str(TIMEOUT_S)
+    ) as url:
+        yield int(urlsplit(url).port or 0)
+
+
+def head(path: str, *headers: str) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {HOST}", f"X-API-Key: {KEY}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def read_answer(sock: socket.socket, timeout: float) -> tuple[int, bytes, bool]:
+    """(status, body, closed): one response, and whether the server then closed the connection."""
+    sock.settimeout(timeout)
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert b"\r\n\r\n" in data, f"no answer within {timeout} s: {data[:200]!r}"
+    top, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in top.lower().split(b"\r\n")
+        if line.startswith(b"content-length")
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    closed = False
+    with contextlib.suppress(ConnectionResetError, TimeoutError):
+        sock.settimeout(2.0)
+        closed = sock.recv(1) == b""
+    return int(top.split()[1]), rest[:length], closed
+
+
+def chunk(payload: bytes) -> bytes:
+    return f"{len(payload):x}\r\n".encode() + payload + b"\r\n"
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body(port: int) -> None:
+    for path, limit in (("/predict", SINGLE_READING_BODY), ("/predict/batch", BATCH_LIMIT)):
+        with socket.create_connection((HOST, port)) as sock:
+            # when only the headers are sent, announcing one byte more than the route's limit
+            sock.sendall(
+                head(path, "Content-Type: application/json", f"Content-Length: {limit + 1}")
+            )
+            # then the 413 comes at once, says the limit, and the connection is closed
+            status, body, closed = read_answer(sock, 10)
+            assert status == 413, body
+            assert f"{limit:,}" in json.loads(body)["detail"], body
+            assert closed, "the rest of the body is not read"
+
+
+def test_a_100_mb_body_is_refused_while_it_streams_and_health_stays_fast(port: int) -> None:
+    # given a client streaming a 100 MB batch, chunked (no length announced)
+    piece = chunk((json.dumps(SPEC_EXAMPLE) + ", ").encode() * 2000)
+    total = 100 * 1024 * 1024
+    sent = 0
+    sock = socket.create_connection((HOST, port))
+    sock.sendall(
+        head("/predict/batch", "Content-Type: application/json", "Transfer-Encoding: chunked")
+    )
+    sock.sendall(chunk(b'{"readings": ['))
+
+    def stream() -> None:
+        nonlocal sent
+        with contextlib.suppress(OSError):  # the server closes the connection on its 413
+            while sent < total:
+                sock.sendall(piece)
+                sent += len(piece)
+
+    sender = threading.Thread(target=stream, daemon=True)
+    answer: list[tuple[int, bytes, bool]] = []
+    reader = threading.Thread(target=lambda: answer.append(read_answer(sock, 60)), daemon=True)
+    # when it is refused, while another client checks the liveness route (until the answer
+    # came, and for half a second at least)
+    latencies: list[float] = []
+    with contextlib.closing(Client(port)) as health:
+        health.request("GET", "/health")
+        sender.start()
+        reader.start()
+        start = time.monotonic()
+        while (reader.is_alive() or time.monotonic() - start < 0.5) and len(latencies) < 5000:
+            before = time.perf_counter()
+            status, _ = health.request("GET", "/health")
+            latencies.append(time.perf_counter() - before)
+            assert status == 200
+    sender.join(30)
+    reader.join(30)
+    sock.close()
+    # then the answer is a 413 that came long before the body ended, and /health kept answering
+    assert answer and answer[0][0] == 413, answer
+    assert sent < total / 4, f"{sent:,} bytes sent before the refusal: the body was read on"
+    assert max(latencies) < 0.05, f"/health took up to {max(latencies) * 1e3:.1f} ms"
+    assert np.median(latencies) < 0.01, np.median(latencies)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("text/plain", 415),
+        ("application/jsonx", 415),
+        ("application/x-www-form-urlencoded", 415),
+        (None, 415),
+        ("application/json", 503),
+        ("Application/JSON; charset=utf-8", 503),
+    ],
+)
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_only_json_is_read(port: int, path: str, content_type: str | None, expected: int) -> None:
+    # a JSON body under any other name is refused with 415; as JSON it reaches the route
+    # (503 here: the home has no champion)
+    body = {"readings": [SPEC_EXAMPLE]} if path.endswith("batch") else SPEC_EXAMPLE
+    headers = {"X-API-Key": KEY} | ({"Content-Type": content_type} if content_type else {})
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:
+        response = client.post(path, content=json.dumps(body).encode(), headers=headers)
+    assert response.status_code == expected, response.text
+    if expected == 415:
+        assert "application/json" in response.json()["detail"], response.text
+
+
+def test_a_trickling_body_gets_408_and_its_connection_is_closed(port: int) -> None:
+    body = json.dumps(SPEC_EXAMPLE).encode()
+    with socket.create_connection((HOST, port)) as sock:
+        # given a client that sends the headers, then its body a byte every 0.1 s
+        sock.sendall(
+            head("/predict", "Content-Type: application/json", f"Content-Length: {len(body)}")
+        )
+        start = time.monotonic()
+        for byte in body:
+            if select.select([sock], [], [], 0.1)[0] or time.monotonic() - start > 10:
+                break  # the server answered (or the test's own bound)
+            sock.sendall(bytes([byte]))
+        # then it gets a 408 after the read timeout, and the connection is freed
+        status, answer, closed = read_answer(sock, 10)
+        elapsed = time.monotonic() - start
+    assert status == 408, answer
+    assert "did not arrive" in json.loads(answer)["detail"], answer
+    assert TIMEOUT_S <= elapsed < TIMEOUT_S + 3, elapsed
+    assert closed, "the server closed the connection"
+
+
+def test_two_key_headers_are_refused_on_every_guarded_route(port: int) -> None:
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:
+        for method, path, body in (
+            ("POST", "/predict", SPEC_EXAMPLE),
+            ("POST", "/predict/batch", {"readings": [SPEC_EXAMPLE]}),
+            ("GET", "/model", None),
+        ):
+            content = json.dumps(body).encode() if body else None
+            for keys, expected in (([b"nope", KEY.encode()], 401), ([KEY.encode()], 503)):
+                headers = [(b"content-type", b"application/json")]
+                headers += [(b"x-api-key", key) for key in keys]
+                response = client.request(method, path, content=content, headers=headers)
+                assert response.status_code == expected, (path, keys, response.text)

@@ -1,0 +1,85 @@
+"""The vectorised readings check gives the pandera schema's verdicts and reasons, chunk or not."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predmaint.data.readings_check import ReadingsCheck, RepeatedReadings, SeenIds
+from predmaint.data.schemas import readings_schema
+from predmaint.data.simulate import simulate_readings
+from predmaint.data.validation import validate_frame
+
+
+def _zoo() -> pd.DataFrame:
+    """Plausible readings with every kind of bad value the readings schema knows."""
+    frame = simulate_readings(60, date(2026, 5, 1), seed=11).reset_index(drop=True)
+    frame.loc[1, "air_temperature"] = np.nan
+    frame.loc[2, "process_temperature"] = np.inf
+    frame.loc[3, "rotational_speed"] = 0.0  # (0, 6000]: zero is out
+    frame.loc[4, "torque"] = -np.inf
+    frame.loc[5, "tool_wear"] = 401.0
+    frame.loc[6, ["air_temperature", "torque"]] = [20.0, 250.0]
+    frame.loc[7, "udi"] = frame["udi"].iloc[3]  # duplicate of an invalid row: still a duplicate
+    frame.loc[8, "udi"] = frame["udi"].iloc[9]
+    frame.loc[10, "type"] = "X"
+    frame.loc[11, ["type", "udi", "product_id"]] = [None, None, None]
+    frame.loc[12, "udi"] = None
+    frame.loc[13, "rotational_speed"] = 6000.0  # the upper bound is in
+    frame.loc[14, "tool_wear"] = -0.0
+    frame.loc[15, ["air_temperature", "process_temperature"]] = [np.nan, -np.inf]
+    return frame.astype({"udi": "Int64"})
+
+
+def _reference(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    outcome = validate_frame(frame, readings_schema(identity_required=False), stage="s")
+    return outcome.valid, outcome.quarantined
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["typed", "csv-text"])
+def test_vectorised_check_matches_pandera_on_bad_data(as_text: bool) -> None:
+    frame = _zoo()
+    if as_text:  # as a CSV reads it: text, empty cells missing
+        frame = frame.astype("str").replace({"nan": None, "<NA>": None, "None": None})
+    valid, quarantined = _reference(frame)
+    result = ReadingsCheck("s").check(frame)
+    assert len(quarantined) == 10, "the zoo must exercise the rules"
+    pd.testing.assert_frame_equal(result.quarantined, quarantined)
+    pd.testing.assert_frame_equal(result.valid, valid)
+
+
+def test_unparseable_values_get_pandera_reasons_and_duplicates_span_chunks() -> None:
+    frame = _zoo().astype({"torque": "str"})
+    frame.loc[20, "torque"] = "broken"
+    frame.loc[40, "udi"] = frame["udi"].iloc[25]  # duplicate across the chunk boundary below
+    valid, quarantined = _reference(frame)
+    check = ReadingsCheck("s")
+    parts = [check.check(frame.iloc[i : i + 30]) for i in (0, 30)]
+    chunked = pd.concat([p.quarantined for p in parts], ignore_index=True)
+    assert "torque: not a valid float64 (got 'broken')" in set(chunked["quarantine_reason"])
+    assert chunked["source_row"].tolist() == quarantined["source_row"].tolist()
+    assert chunked["quarantine_reason"].tolist() == quarantined["quarantine_reason"].tolist()
+    rows = np.concatenate([p.valid_rows for p in parts])
+    assert sorted(set(rows) | set(chunked["source_row"])) == list(range(1, len(frame) + 1))
+    assert sum(len(p.valid) for p in parts) == len(valid)
+
+
+def test_seen_ids_dense_and_sparse() -> None:
+    seen = SeenIds()
+    assert not seen.seen_before(np.array([1, 5, 9])).any()
+    assert seen.seen_before(np.array([5, 6])).tolist() == [True, False]
+    huge = np.array([1 << 40, 7], dtype=np.int64)
+    assert seen.seen_before(huge).tolist() == [False, False]
+    assert seen.seen_before(np.array([1 << 40, 9, -3])).tolist() == [True, True, False]
+
+
+def test_repeats_count_exact_copies_only() -> None:
+    base = np.array([[300.0, 310.0, 1500.0, 40.0, 0.0], [300.0, 310.0, 1500.0, 40.0, 1.0]])
+    repeats = RepeatedReadings()
+    assert repeats.add(base, np.array([1, 2])) == 0
+    assert repeats.add(np.vstack([base, base[:1]]), np.array([3, 4, 5])) == 3
+    assert repeats.add(np.array([[300.0, 310.0, 1500.0, 40.0, 0.0 + 1e-9]]), np.array([6])) == 0
+    assert repeats.count == 3 and repeats.examples == [3, 4, 5]
