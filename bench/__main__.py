@@ -1,4 +1,4 @@
-"""``python -m bench``: the benchmarks of the real-time API and of the batch job, one after another.
+"""``python -m bench``: the real-time API and batch job benchmarks, then drift detection (issue 10).
 
 Each prints its figures and PASS/FAIL lines against the issue's targets; the exit status is
 non-zero if any target was missed. They need a champion in the project home (``make run``).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_latency, batch_scale, batch_throughput, load
+from bench import api_latency, batch_scale, batch_throughput, drift, load
 
 
 def main() -> int:
@@ -18,6 +18,7 @@ def main() -> int:
         ("batch scoring throughput", batch_throughput.main),
         ("60-s load, 32 clients", load.main),
         ("batch job at plant scale: predmaint infer on 5 M and 20 M readings", batch_scale.main),
+        ("drift detection over 100 simulated days", drift.main),
     ):
         print(f"\n=== {name} ===", flush=True)
         if bench(sys.argv[1:]) != 0:  # `--home DIR` is understood by all

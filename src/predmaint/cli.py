@@ -296,6 +296,9 @@ def run(
     console.print(
         f"outputs: {settings.data_root} | MLflow UI: `make mlflow` -> http://localhost:5000"
     )
+    if result.monitoring is not None:
+        page = result.monitoring.page_path
+        console.print(f"[bold]the day's report page:[/] {page}", soft_wrap=True, highlight=False)
 
 
 @model_app.command("info")
@@ -336,6 +339,9 @@ def model_history(
             f"(test F1 {e.test_f1:.3f})  [bold magenta]{e.action}[/]{aliases}"
         )
         console.print(f"    {e.reason}", style="dim", highlight=False)
+        if e.evidence:
+            evidence = json.dumps(e.evidence, ensure_ascii=False, default=str)
+            console.print(f"    evidence: {evidence}", style="dim", highlight=False)
 
 
 @model_app.command("check")
@@ -396,6 +402,192 @@ def model_rollback(
         )
     else:
         console.print("no earlier champion is left: a further `model rollback` needs --to VERSION")
+
+
+@app.command()
+def feedback(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet: prediction_id, outcome, ...")],
+    day: DateOption = None,
+    window_days: Annotated[
+        int | None, typer.Option(min=1, help="Days of predictions an id may come from.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Record what happened after predictions: columns prediction_id, outcome (failure or
+    no_failure), optional failure_mode (TWF/HDF/PWF/OSF/RNF), observed_at, note. Unknown ids and
+    bad values are quarantined with a reason; the same id recorded twice keeps the latest."""
+    from predmaint.monitoring.outcomes import read_outcome_file, record_outcomes
+    from predmaint.monitoring.predictions import known_prediction_ids
+
+    settings = _settings()
+    if not file.is_file():
+        raise typer.BadParameter(f"{file} does not exist", param_hint="FILE")
+    frame = _guard(lambda: read_outcome_file(file))
+    ds = _day(day)  # the day the outcomes are recorded for: ids of its window are known
+    known = known_prediction_ids(settings, ds, window_days or settings.monitoring_window_days)
+    result = _guard(
+        lambda: record_outcomes(settings, frame, known_ids=known, source=file.name, ds=ds)
+    )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    console.print(
+        _kv_table(
+            f"feedback {file.name}",
+            {
+                "recorded": result.rows_recorded,
+                "quarantined": result.rows_quarantined,
+                "reasons": result.quarantine_reasons or "-",
+                "recorded in": result.recorded_path or "-",
+                "quarantine": result.quarantine_path or "-",
+            },
+        )
+    )
+
+
+@app.command()
+def monitor(
+    day: DateOption = None,
+    window_days: Annotated[
+        int | None, typer.Option(min=1, help="Days joined to outcomes (default 30).")
+    ] = None,
+    act: Annotated[
+        bool,
+        typer.Option(help="Apply the decisions: roll back, promote, retrain (off: report only)."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON on stdout.")] = False,
+) -> None:
+    """Realized performance per model version, drift, shadow comparison and the actions due;
+    writes data/monitoring/ds=DATE/report.json and the page data/reports/ds=DATE/index.html and
+    logs the day to the MLflow experiment predmaint-monitoring."""
+    from predmaint.monitoring.daily import monitor_day
+
+    settings = _settings()
+    ds = _day(day)
+    retrain = _in_process_retraining(settings, ds) if act else None
+    with _spinner(f"monitoring {ds}"):
+        run = _guard(lambda: monitor_day(settings, ds, window_days, act=act, retrain=retrain))
+    if as_json:
+        _print_json(run.to_dict())
+        return
+    table = Table(title=f"realized performance {run.report.performance.start} .. {ds}")
+    for column in ("version", "labelled", "precision", "recall", "F1 (95 % CI)", "alert rate"):
+        table.add_column(column)
+    for version, entry in run.report.performance.by_version.items():
+        m = entry.metrics.to_dict()
+        low, high = m["f1_ci95"]
+        table.add_row(
+            f"v{version}" + (" (champion)" if version == run.report.champion_version else ""),
+            str(m["labelled"]),
+            "-" if m["precision"] is None else f"{m['precision']:.3f}",
+            "-" if m["recall"] is None else f"{m['recall']:.3f}",
+            "-" if m["f1"] is None else f"{m['f1']:.3f} ({low:.3f}-{high:.3f})",
+            "-" if entry.alert_rate is None else f"{entry.alert_rate:.2%}",
+        )
+    console.print(table)
+    drift = run.report.drift
+    if drift is None:
+        console.print("drift: no check (no batch, or a champion without a drift reference)")
+    else:
+        found = ", ".join(drift.drifted_features) or "none"
+        console.print(f"drift: {'detected in ' + found if drift.drift_detected else 'none'}")
+    for applied in run.report.applied:
+        console.print(
+            f"[bold]{applied.action.kind.value}[/] ({applied.status}): {applied.action.reason}"
+            + (f" -> {applied.detail}" if applied.detail else ""),
+            highlight=False,
+        )
+    console.print(f"report: {run.report_path}", soft_wrap=True, highlight=False)
+    console.print(f"page: {run.page_path}", soft_wrap=True, highlight=False)
+
+
+def _in_process_retraining(settings: Settings, ds: date) -> Callable[[Any], str]:
+    """Retraining run here and now (the DAG requests it through an Asset instead)."""
+
+    def retrain(_action: Any) -> str:
+        from predmaint.monitoring.retraining import write_retraining_data
+        from predmaint.workflow import train_and_promote
+
+        data = write_retraining_data(settings, ds)
+        outcome = train_and_promote(settings, ds, Path(data.path))
+        return f"{outcome.decision.action}: {outcome.decision.reason}"
+
+    return retrain
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=2, help="Days to play.")] = 14,
+    drift_from: Annotated[int, typer.Option(min=1, help="First drifted day (0-based).")] = 6,
+    scenario: Annotated[
+        str, typer.Option(help="Drift: cooling_loss (+2 K) or slow_spindle (-10 % rpm).")
+    ] = "cooling_loss",
+    rows: Annotated[int, typer.Option(min=100, help="Readings per day.")] = 2000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Play the loop over simulated days ending today: normal days, then drift; outcomes come
+    back late; drift is detected, retraining triggered, the champion replaced or rolled back.
+    Trains a first champion if there is none."""
+    from datetime import timedelta
+
+    from predmaint.data.scenarios import SCENARIOS
+    from predmaint.errors import ModelNotFoundError
+    from predmaint.features.job import build_features
+    from predmaint.models.versions import champion_info
+    from predmaint.monitoring.demo import play_demo
+    from predmaint.workflow import train_and_promote
+
+    if scenario not in SCENARIOS or scenario == "normal":
+        raise typer.BadParameter("--scenario must be cooling_loss or slow_spindle")
+    settings = _settings()
+    first = date.today() - timedelta(days=days - 1)
+    start = first - timedelta(days=1)
+
+    def train(ds: date, path: Path | None = None) -> str:
+        outcome = train_and_promote(settings, ds, path)
+        return f"{outcome.decision.action}: {outcome.decision.reason}"
+
+    with _spinner("demo") as say:
+        try:
+            champion_info(settings)
+        except ModelNotFoundError:
+            say(f"{start}: features and a first champion")
+            _guard(lambda: build_features(settings, start))
+            _guard(lambda: train(start))
+        result = _guard(
+            lambda: play_demo(
+                settings,
+                train,
+                days=days,
+                first=first,
+                drift_from=drift_from,
+                scenario=scenario,
+                rows=rows,
+                notify=say,
+            )
+        )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    table = Table(title=f"predmaint demo: {days} days", title_justify="left")
+    for column in ("day", "scenario", "champion", "shadow", "outcomes", "drift", "actions"):
+        table.add_column(column)
+    for d in result.days:
+        acts = "; ".join(
+            f"{a['action']} ({a['status']})" for a in d.actions if a["action"] != "none"
+        )
+        table.add_row(
+            d.ds.isoformat(),
+            d.scenario,
+            f"v{d.champion_version}",
+            f"v{d.challenger_version}" if d.challenger_version else "-",
+            str(d.outcomes_recorded),
+            ", ".join(d.drifted_features[:3]) if d.drift_detected else "-",
+            acts or "-",
+        )
+    console.print(table)
+    console.print(f"pages: {settings.reports_dir} (latest: {result.days[-1].page})")
+    console.print("history: `predmaint model history`; MLflow: `make mlflow`")
 
 
 @app.command("mlflow-ui")

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 UCI_ZIP_URL = (
@@ -122,6 +122,17 @@ class Settings(BaseSettings):
     api_key: str | None = Field(default=None, description="When set, /predict* and /model need it.")
     api_batch_max: int = Field(default=1000, ge=1)
     api_poll_interval_s: float = Field(default=10.0, gt=0.0)
+    api_record_answers: bool = Field(
+        default=True, description="Record every API answer in data/served/ (issue 10)."
+    )
+    api_record_queue_max: int = Field(
+        default=100_000,
+        ge=1,
+        description="Answers held in memory before recording drops (and counts) new ones.",
+    )
+    api_record_flush_s: float = Field(
+        default=2.0, gt=0.0, description="How often queued answers are written to Parquet."
+    )
     api_body_max_bytes: int = Field(
         default=1024 * 1024,
         ge=1,
@@ -134,6 +145,42 @@ class Settings(BaseSettings):
     )
     api_body_timeout_s: float = Field(
         default=30.0, gt=0.0, description="Time to send a whole request body; slower gets 408."
+    )
+
+    # --- the loop: outcomes, monitoring, drift, automatic actions (issue 10) ------------------
+    monitoring_experiment: str = Field(
+        default="predmaint-monitoring",
+        description="MLflow experiment of the daily monitoring runs (one run a day).",
+    )
+    monitoring_window_days: int = Field(
+        default=30, ge=1, description="Days of predictions joined to outcomes by `monitor`."
+    )
+    min_outcomes: int = Field(
+        default=50,
+        ge=1,
+        description="Labelled outcomes a version needs before realized metrics drive any action "
+        "(rollback, promotion, retraining on degraded F1).",
+    )
+    drift_min_sample: int = Field(
+        default=200, ge=10, description="Readings a batch needs before drift gets a verdict."
+    )
+    drift_psi_threshold: float = Field(
+        default=0.2,
+        gt=0.0,
+        description="PSI at or above which a feature's shift is large enough to matter "
+        "(0.1-0.25 is the field's 'moderate' band).",
+    )
+    drift_alpha: float = Field(
+        default=0.01,
+        gt=0.0,
+        lt=1.0,
+        description="Family-wise error rate of the per-feature KS tests of one batch (Holm).",
+    )
+    drift_trigger_days: int = Field(
+        default=3, ge=1, description="K: drift on K of the last M days triggers retraining."
+    )
+    drift_trigger_window: int = Field(
+        default=5, ge=1, description="M: the days looked at for the K-of-M retraining rule."
     )
 
     @field_validator("machine_types")
@@ -165,6 +212,15 @@ class Settings(BaseSettings):
             raise ValueError(f"api_body_limits maps route paths (/...) to bytes >= 1; got {bad}")
         return value
 
+    @model_validator(mode="after")
+    def _drift_rule_fits(self) -> Settings:
+        if self.drift_trigger_days > self.drift_trigger_window:
+            raise ValueError(
+                f"drift_trigger_days (K={self.drift_trigger_days}) must be at most "
+                f"drift_trigger_window (M={self.drift_trigger_window})"
+            )
+        return self
+
     @property
     def data_root(self) -> Path:
         return (self.data_dir or self.home / "data").resolve()
@@ -188,6 +244,22 @@ class Settings(BaseSettings):
     @property
     def quarantine_dir(self) -> Path:
         return self.data_root / "quarantine"
+
+    @property
+    def served_dir(self) -> Path:
+        return self.data_root / "served"
+
+    @property
+    def outcomes_dir(self) -> Path:
+        return self.data_root / "outcomes"
+
+    @property
+    def monitoring_dir(self) -> Path:
+        return self.data_root / "monitoring"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_root / "reports"
 
     @property
     def mlflow_db(self) -> Path:

@@ -1,4 +1,5 @@
-"""The main job, step by step: acquire → features → train → register/promote → simulate → batch.
+"""The main job, step by step: acquire → features → train → register/promote → simulate → batch
+→ monitoring (the day's report page).
 
 Each step is a library call that the CLI, the DAGs and the tests share; this module only chains
 them and times each step, so ``predmaint run`` can print where the time went.
@@ -24,11 +25,19 @@ from predmaint.inference.reports import BatchReport
 from predmaint.models.candidates import CandidateRun
 from predmaint.models.registry import Decision, promote, register
 from predmaint.models.training import train_models, validate_training_data
+from predmaint.monitoring.daily import MonitoringRun, monitor_day
 from predmaint.settings import Settings
 
 Notify = Callable[[str], None]
 #: The main job's steps, in order (the CLI draws one progress bar tick per step).
-MAIN_STEPS = ("acquire", "features", "train + promote", "simulate", "batch inference")
+MAIN_STEPS = (
+    "acquire",
+    "features",
+    "train + promote",
+    "simulate",
+    "batch inference",
+    "monitoring",
+)
 #: The lock file in the project home held by a main job or a training command.
 HOME_LOCK = ".predmaint.lock"
 
@@ -66,6 +75,7 @@ class MainJobResult:
     steps: list[StepTiming] = field(default_factory=list)
     training: TrainingOutcome | None = None
     batch_report: BatchReport | None = None
+    monitoring: MonitoringRun | None = None
 
 
 @contextmanager
@@ -161,5 +171,15 @@ def _run_main_job(
         out.append(
             f"{report.rows_scored} scored with v{report.model_version}, "
             f"{report.predicted_failures} predicted failures"
+        )
+    with step("monitoring") as out:
+        # report only: the main job trains and promotes by itself; acting is for the loop
+        monitored = monitor_day(settings, ds)
+        result.monitoring = monitored
+        drift = monitored.report.drift
+        out.append(
+            "drift: "
+            + (", ".join(drift.drifted_features) or "none" if drift is not None else "no check")
+            + f"; page {monitored.page_path}"
         )
     return result

@@ -334,3 +334,40 @@ def test_a_failed_validation_fails_at_once_naming_the_rule_and_the_quarantine_fi
     assert "rules broken: torque must be in [0, 200] Nm (300 rows)" in run.log
     assert f"(quarantined rows: {quarantine})" in run.log
     assert len(pd.read_csv(quarantine)) == 300
+
+
+def test_monitoring_dag_runs_on_the_batchs_asset_and_writes_the_days_report(
+    sandbox: Sandbox, batch_run: DagRun
+) -> None:
+    # given the batch DAG scored DAY, it published the day for monitoring
+    assert_succeeded(batch_run)
+    events = sandbox.query(
+        "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.name = ?",
+        "predmaint_predictions",
+    )
+    assert {json.loads(extra)["ds"] for (extra,) in events} >= {DAY.isoformat()}
+    # when the monitoring DAG runs for that day
+    run = sandbox.dag_test("model_monitoring_pipeline", DAY)
+    # then it monitors, finds nothing to retrain for, and emits no retraining event
+    assert run.state == "success", run.log[-6000:]
+    assert run.tasks["monitor_predictions"] == "success"
+    assert run.tasks["needs_retraining"] == "success"
+    assert run.tasks["request_retraining"] == "skipped"
+    summary = sandbox.xcom("model_monitoring_pipeline", run.run_id, "monitor_predictions")
+    assert summary["ds"] == DAY.isoformat() and summary["retrain_requested"] is False
+    assert not sandbox.query(
+        "SELECT 1 FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.name = ?",
+        "predmaint_retraining",
+    )
+    # and the day's report holds the batch's drift verdict and the shadow challenger
+    report = json.loads(Path(summary["report_path"]).read_text())
+    assert report["ds"] == DAY.isoformat() and report["drift"]["evaluated"] is True
+    assert report["challenger_version"] is not None
+    assert (
+        report["shadow"][0]["compared"]
+        == report["by_version"][report["champion_version"]]["predictions"]
+    )
+    assert report["actions"] and report["actions"][0]["status"] in {"none", "applied"}
+    page = Path(summary["page_path"])
+    assert page == sandbox.settings.reports_dir / f"ds={DAY}" / "index.html" and page.is_file()
+    assert summary["mlflow_run_id"], "the day is logged to predmaint-monitoring"

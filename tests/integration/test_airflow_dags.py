@@ -1,4 +1,4 @@
-"""The three DAGs as Airflow itself loads them: ids, schedules, tasks, dependencies, no
+"""The four DAGs as Airflow itself loads them: ids, schedules, tasks, dependencies, no
 parse-time work.
 
 Airflow reads its configuration once, at import, so the DagBag is filled in a subprocess
@@ -48,7 +48,7 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return described
 
 
-EXPECTED = {
+EXPECTED: dict[str, dict[str, Any]] = {
     "feature_engineering_pipeline": {
         "schedule": "0 0 * * *",
         "edges": {
@@ -68,6 +68,14 @@ EXPECTED = {
             "register_models": ["promote_best_model"],
             "promote_best_model": ["check_champion"],
             "check_champion": [],
+        },
+    },
+    "model_monitoring_pipeline": {
+        "schedule": None,  # no clock: each scored day's Asset event
+        "edges": {
+            "monitor_predictions": ["needs_retraining", "request_retraining"],
+            "needs_retraining": ["request_retraining"],
+            "request_retraining": [],
         },
     },
     "batch_inference_pipeline": {
@@ -90,7 +98,7 @@ EXPECTED = {
 
 def test_the_dag_folder_imports_without_errors(dagbag: dict[str, Any]) -> None:
     assert dagbag["errors"] == {}, f"import errors: {dagbag['errors']}"
-    assert sorted(dagbag["dags"]) == sorted(EXPECTED), "the spec's three DAG ids, nothing else"
+    assert sorted(dagbag["dags"]) == sorted(EXPECTED), "the spec's three DAGs and monitoring"
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
@@ -121,6 +129,22 @@ def test_training_data_flows_through_the_features_asset(dagbag: dict[str, Any]) 
     training = dagbag["dags"]["model_training_pipeline"]["tasks"]
     assert features["validate_features"]["outlets"] == ["predmaint_features"]
     assert training["validate_training_data"]["inlets"] == ["predmaint_features"]
+
+
+def test_the_loop_runs_on_assets_not_on_a_clock(dagbag: dict[str, Any]) -> None:
+    # the batch publishes each scored day; monitoring runs on it and may ask for retraining
+    dags = dagbag["dags"]
+    batch, monitoring = dags["batch_inference_pipeline"], dags["model_monitoring_pipeline"]
+    assert batch["tasks"]["inference_report"]["outlets"] == ["predmaint_predictions"]
+    assert monitoring["schedule_assets"] == ["predmaint_predictions"]
+    assert monitoring["tasks"]["request_retraining"]["outlets"] == ["predmaint_retraining"]
+    # and training runs weekly or on that request, whichever comes first
+    training = dags["model_training_pipeline"]
+    assert training["timetable"] == "AssetOrTimeSchedule"
+    assert (training["schedule"], training["schedule_assets"]) == (
+        "0 0 * * 0",
+        ["predmaint_retraining"],
+    )
 
 
 def test_batch_scoring_is_mapped_over_the_days_files(dagbag: dict[str, Any]) -> None:

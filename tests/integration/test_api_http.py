@@ -79,10 +79,14 @@ def test_batch_matches_single_answers_and_risk_rules(api: httpx.Client) -> None:
     assert response.status_code == 200, response.text
     answers = response.json()["predictions"]
     assert response.json()["count"] == len(readings) == len(answers)
-    # then each answer is the single-reading answer, and the level agrees with the prediction
+    # then each answer is the single-reading answer (but for its own prediction id), and the
+    # level agrees with the prediction
+    assert len({a["prediction_id"] for a in answers}) == len(answers)
     for index in (0, 17, 99, len(readings) - 1):
         single = api.post("/predict", json=readings[index]).json()
-        assert answers[index] == pytest.approx(single), index
+        assert single.pop("prediction_id") != answers[index]["prediction_id"]
+        batch = {k: v for k, v in answers[index].items() if k != "prediction_id"}
+        assert batch == pytest.approx(single), index
     for answer in answers:
         expected = {"Baixo", "Médio"} if answer["prediction"] == 0 else {"Alto", "Crítico"}
         assert answer["risk_level"] in expected, answer

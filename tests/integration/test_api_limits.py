@@ -30,7 +30,9 @@ pytestmark = pytest.mark.slow
 
 KEY = "s3cret"
 TIMEOUT_S = 1.0
-BATCH_LIMIT = Settings(_env_file=None).api_batch_max * READING_BYTES + SINGLE_READING_BODY  # type: ignore[call-arg]
+DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
+BATCH_LIMIT = DEFAULTS.api_batch_max * READING_BYTES + SINGLE_READING_BODY
+OUTCOME = {"prediction_id": "01JQ8Z6M4T5R2X9V0K3B7N1C8D", "outcome": "failure"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,11 @@ def chunk(payload: bytes) -> bytes:
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_the_body(port: int) -> None:
-    for path, limit in (("/predict", SINGLE_READING_BODY), ("/predict/batch", BATCH_LIMIT)):
+    for path, limit in (
+        ("/predict", SINGLE_READING_BODY),
+        ("/predict/batch", BATCH_LIMIT),
+        ("/feedback", DEFAULTS.api_body_max_bytes),  # no limit of its own: the default
+    ):
         with socket.create_connection((HOST, port)) as sock:
             # when only the headers are sent, announcing one byte more than the route's limit
             sock.sendall(
@@ -159,6 +165,22 @@ def test_only_json_is_read(port: int, path: str, content_type: str | None, expec
         assert "application/json" in response.json()["detail"], response.text
 
 
+@pytest.mark.parametrize(
+    ("content_type", "expected"), [("text/plain", 415), (None, 415), ("application/json", 200)]
+)
+def test_feedback_is_json_only_too(port: int, content_type: str | None, expected: int) -> None:
+    # outcomes come through the same limits layer: as JSON they reach the route, which
+    # quarantines the unknown id (this home has answered nothing) and says so
+    headers = {"X-API-Key": KEY} | ({"Content-Type": content_type} if content_type else {})
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:
+        response = client.post("/feedback", content=json.dumps(OUTCOME).encode(), headers=headers)
+    assert response.status_code == expected, response.text
+    if expected == 415:
+        assert "application/json" in response.json()["detail"], response.text
+    else:
+        assert (response.json()["recorded"], response.json()["quarantined"]) == (0, 1)
+
+
 def test_a_trickling_body_gets_408_and_its_connection_is_closed(port: int) -> None:
     body = json.dumps(SPEC_EXAMPLE).encode()
     with socket.create_connection((HOST, port)) as sock:
@@ -182,13 +204,15 @@ def test_a_trickling_body_gets_408_and_its_connection_is_closed(port: int) -> No
 
 def test_two_key_headers_are_refused_on_every_guarded_route(port: int) -> None:
     with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as client:
-        for method, path, body in (
-            ("POST", "/predict", SPEC_EXAMPLE),
-            ("POST", "/predict/batch", {"readings": [SPEC_EXAMPLE]}),
-            ("GET", "/model", None),
+        # (one key: 503 without a champion; /feedback needs none)
+        for method, path, body, served in (
+            ("POST", "/predict", SPEC_EXAMPLE, 503),
+            ("POST", "/predict/batch", {"readings": [SPEC_EXAMPLE]}, 503),
+            ("GET", "/model", None, 503),
+            ("POST", "/feedback", OUTCOME, 200),
         ):
             content = json.dumps(body).encode() if body else None
-            for keys, expected in (([b"nope", KEY.encode()], 401), ([KEY.encode()], 503)):
+            for keys, expected in (([b"nope", KEY.encode()], 401), ([KEY.encode()], served)):
                 headers = [(b"content-type", b"application/json")]
                 headers += [(b"x-api-key", key) for key in keys]
                 response = client.request(method, path, content=content, headers=headers)

@@ -40,8 +40,19 @@ def invoke(*args: str) -> str:
 def test_run_twice_then_inspect_the_registry(env: Path) -> None:
     # first run: everything from raw file to predictions, with the time of each step
     first = invoke("run", "--date", DAY, "--rows", "200")
-    for step in ("acquire", "features", "train + promote", "simulate", "batch inference", "total"):
+    for step in (
+        "acquire",
+        "features",
+        "train + promote",
+        "simulate",
+        "batch inference",
+        "monitoring",
+        "total",
+    ):
         assert step in first
+    # and it ends with the day's page, written where it says
+    page = env / "data" / "reports" / f"ds={DAY}" / "index.html"
+    assert f"the day's report page: {page}" in first and page.is_file()
     assert "promoted" in first and "no champion yet" in first
     assert (env / "mlflow.db").is_file()
     assert (env / "data" / "predictions" / f"ds={DAY}" / "report.json").is_file()
@@ -92,6 +103,27 @@ def test_step_commands(env: Path) -> None:
     labelled = env / "fresh.csv"
     simulated.to_csv(labelled, index=False)
     assert "champion v1" in invoke("model", "check", "--data", str(labelled))
+
+    # outcomes of two scored readings come back, with one id nobody answered
+    scored = pd.read_parquet(env / "data" / "predictions" / f"ds={DAY}" / "part-simulated.parquet")
+    outcomes = env / "outcomes.csv"
+    pd.DataFrame(
+        {
+            "prediction_id": [*scored["prediction_id"].head(2), "20000101-0000000000000000"],
+            "outcome": ["failure", "no_failure", "failure"],
+            "failure_mode": ["HDF", "", ""],
+        }
+    ).to_csv(outcomes, index=False)
+    fed = json.loads(invoke("feedback", str(outcomes), "--date", DAY, "--json"))
+    assert (fed["rows_recorded"], fed["rows_quarantined"]) == (2, 1), fed
+    assert any("unknown" in reason for reason in fed["quarantine_reasons"]), fed
+    # and monitoring joins them to the champion's predictions (report only: nothing moves)
+    report = json.loads(invoke("monitor", "--date", DAY, "--json"))
+    champion = report["by_version"][report["champion_version"]]
+    assert champion["labelled"] == 2 and report["outcomes"] == 2
+    assert report["actions"][0]["status"] == "none"
+    assert "fewer than" in report["drift"]["note"], "25 readings: no drift verdict"
+    assert Path(report["page_path"]).is_file() and Path(report["report_path"]).is_file()
 
 
 def test_bad_date_and_missing_model_are_clear(env: Path) -> None:

@@ -19,6 +19,7 @@ from predmaint.errors import ModelNotFoundError
 from predmaint.features.job import build_features
 from predmaint.models.candidates import CandidateRun
 from predmaint.models.registry import (
+    act_with_evidence,
     champion_lineage,
     check_champion,
     history,
@@ -284,3 +285,48 @@ def test_processes_that_start_together_on_a_fresh_home_share_its_store(tmp_path:
         assert process.returncode == 0, output
         assert "Traceback" not in output, output
     assert (home / "mlflow.db").is_file()
+
+
+def test_automatic_actions_follow_the_rollback_lineage_and_keep_their_evidence(
+    home: tuple[Settings, Path],
+) -> None:
+    # given v1 (weak) then v2 (good) promoted, then v3 (weak) kept as challenger
+    settings, features = home
+    weak, good = _train(settings, features, **WEAK), _train(settings, features)
+    v1, _ = _round(settings, weak)
+    v2, _ = _round(settings, good)
+    v3, _ = _round(settings, weak)
+    evidence = {"ds": "2026-12-09", "labelled": 120, "champion_f1": 0.41, "previous_f1": 0.62}
+
+    # when monitoring rolls v2 back to the previous champion on its evidence
+    back = act_with_evidence(settings, "rollback", "realized F1 fell", evidence, to_version=v1)
+
+    # then it moves like a manual rollback: v1 restored, v2 replaced, no earlier champion left
+    assert (back.action, back.champion_version, back.replaced_version) == ("rolled-back", v1, v2)
+    assert back.previous_champion_version is None
+    assert _aliases(settings) == {CHAMPION: v1, CHALLENGER: v3}
+
+    # when the challenger then wins on shared outcomes, it is promoted, v1 becomes previous
+    up = act_with_evidence(settings, "promote", "challenger better", evidence, to_version=v3)
+    assert (up.champion_version, up.previous_champion_version) == (v3, v1)
+    assert up.challenger_version is None and _aliases(settings) == {
+        CHAMPION: v3,
+        PREVIOUS_CHAMPION: v1,
+    }
+    assert champion_lineage(settings) == [v1, v3]
+
+    # and a retraining request moves nothing
+    asked = act_with_evidence(settings, "retrain", "drift on 3 of 5 days", evidence)
+    assert (asked.action, asked.champion_version) == ("none", v3)
+    assert _aliases(settings) == {CHAMPION: v3, PREVIOUS_CHAMPION: v1}
+
+    # and every automatic event carries its evidence in the history
+    automatic = {(e.version, e.action): e.evidence for e in history(settings) if e.evidence}
+    assert set(automatic) == {
+        (v2, "rolled-back"),
+        (v1, "restored"),
+        (v1, "demoted"),
+        (v3, "promoted"),
+        (v3, "retrain-requested"),
+    }
+    assert all(e == {"automatic": True, **evidence} for e in automatic.values()), automatic

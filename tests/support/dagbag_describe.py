@@ -18,6 +18,15 @@ MARKER = "DAGBAG "
 HEAVY = ("predmaint.settings", "pandas", "sklearn", "mlflow")
 
 
+def _asset_names(condition: Any) -> list[str]:
+    """The names of the Assets a schedule condition waits on (through any and/or nesting)."""
+    if condition is None:
+        return []
+    if hasattr(condition, "objects"):
+        return [name for part in condition.objects for name in _asset_names(part)]
+    return [condition.name]
+
+
 def describe(folder: Path) -> dict[str, Any]:
     """Import errors, every DAG's schedule and tasks, and the heavy modules parsing imported."""
     from airflow.dag_processing.dagbag import BundleDagBag
@@ -27,8 +36,13 @@ def describe(folder: Path) -> dict[str, Any]:
     heavy = [module for module in HEAVY if module in sys.modules]
     dags = {}
     for dag in bag.dags.values():
+        timetable = dag.timetable
+        # a clock (``expression``), its clock when combined with Assets, and the Assets it waits on
+        condition = getattr(timetable, "asset_condition", None)
         dags[dag.dag_id] = {
-            "schedule": getattr(dag.timetable, "expression", None),
+            "schedule": getattr(timetable, "expression", None)
+            or getattr(getattr(timetable, "timetable", None), "expression", None),
+            "schedule_assets": sorted(_asset_names(condition)),
             "timetable": type(dag.timetable).__name__,
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
-from predmaint_dags import DEFAULT_ARGS, START_DATE, TAGS, run_day, settings
+from predmaint_dags import DEFAULT_ARGS, PREDICTIONS, START_DATE, TAGS, run_day, settings
 
 
 @dag(
@@ -63,25 +63,34 @@ def batch_inference_pipeline() -> None:
     def generate_predictions(path: str, model: dict[str, Any]) -> dict[str, Any]:
         """Validate and score one input file with the pinned version; write its part file."""
         from predmaint.inference.batch import score_file
+        from predmaint.inference.watch import load_watch
         from predmaint.models.loading import load_model
         from predmaint.models.versions import ModelVersion
 
         get_current_context()["input_file"] = Path(path).name  # type: ignore[typeddict-unknown-key]
         config, pinned = settings(), ModelVersion(**model)
-        summary = score_file(config, run_day(), Path(path), load_model(config, pinned.version))
+        champion = load_model(config, pinned.version)
+        watch = load_watch(config, champion.info)  # shadow challenger, drift reference
+        summary = score_file(config, run_day(), Path(path), champion, watch=watch)
         return summary.to_dict()
 
-    @task(multiple_outputs=False)
-    def inference_report(parts: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
-        """Aggregate the day's files into ``report.json``; fail when no reading could be scored."""
+    @task(multiple_outputs=False, outlets=[PREDICTIONS])
+    def inference_report(
+        parts: list[dict[str, Any]], model: dict[str, Any], *, outlet_events: Any = None
+    ) -> dict[str, Any]:
+        """Aggregate the day's files into ``report.json`` (with the day's drift verdict); fail
+        when no reading could be scored; publish the day for the monitoring DAG."""
         from predmaint.inference.batch import require_scored, write_report
         from predmaint.inference.reports import FileSummary
+        from predmaint.inference.watch import load_watch
         from predmaint.models.versions import ModelVersion
 
-        config, day = settings(), run_day()
+        config, day, pinned = settings(), run_day(), ModelVersion(**model)
         summaries = [FileSummary.from_dict(part) for part in parts]
-        report = write_report(config, day, summaries, ModelVersion(**model).version)
+        watch = load_watch(config, pinned, shadow=False)
+        report = write_report(config, day, summaries, pinned.version, watch=watch)
         require_scored(config, day, report)
+        outlet_events[PREDICTIONS].extra = {"ds": day.isoformat(), "path": report.predictions_dir}
         return report.summary()
 
     @task

@@ -1,4 +1,4 @@
-"""What predmaint's three DAGs share: the features Asset, retry rules, the run's settings and day.
+"""What predmaint's DAGs share: the Assets, retry rules, the run's settings and day.
 
 Kept apart from the DAG files so the three agree on one Asset and one retry policy. Nothing here
 touches the disk, the environment or MLflow at import time: the DAG processor imports this module
@@ -23,6 +23,22 @@ if TYPE_CHECKING:
 FEATURES = Asset(
     name="predmaint_features",
     uri="predmaint://processed/features",
+    group="predmaint",
+)
+
+#: A day's predictions, as the batch DAG publishes them (extra: ``{"ds": …, "path": …}``): the
+#: monitoring DAG runs on each event, right after the batch, not on a clock.
+PREDICTIONS = Asset(
+    name="predmaint_predictions",
+    uri="predmaint://predictions/daily",
+    group="predmaint",
+)
+
+#: A retraining asked for by monitoring (extra: ``{"ds": …, "path": <retraining.parquet>,
+#: "reason": …}``): the training DAG runs on it as well as weekly, and trains on that file.
+RETRAINING = Asset(
+    name="predmaint_retraining",
+    uri="predmaint://processed/retraining",
     group="predmaint",
 )
 

@@ -20,6 +20,7 @@ from predmaint.api.fastpath import FastPredict
 from predmaint.api.holder import ModelHolder, ServedModel
 from predmaint.api.limits import RequestLimits, body_limits, document_refusals
 from predmaint.api.metrics import ApiMetrics, MetricsMiddleware
+from predmaint.api.recording import AnswerRecorder
 from predmaint.api.routes import api_router
 from predmaint.api.schemas import SensorReading
 from predmaint.settings import Settings, get_settings
@@ -45,10 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     holder = ModelHolder(settings, on_swap=on_swap)
+    recorder = AnswerRecorder(settings, metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await holder.start()
+        await recorder.start()
         # Everything loaded so far (MLflow, scikit-learn, the model) lives as long as the
         # process: move it out of the garbage collector's sight, so that full collections
         # scan the per-request garbage only instead of stalling requests for milliseconds.
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await recorder.stop()
             await holder.stop()
 
     app = FastAPI(
@@ -69,8 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.holder = holder
     app.state.metrics = metrics
+    app.state.recorder = recorder
     handlers.install(app)
-    app.include_router(api_router(settings, metrics))
+    app.include_router(api_router(settings, metrics, recorder))
     docs.install(app)
     document_refusals(app.routes)
     predict_route = next(r for r in app.routes if isinstance(r, APIRoute) and r.path == "/predict")

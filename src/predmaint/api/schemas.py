@@ -84,7 +84,7 @@ assert tuple(SensorReading.model_fields) == SENSOR_COLUMNS, "field order is the 
 
 
 class Prediction(BaseModel):
-    """The spec's answer (first four fields) plus what an operator needs to trace it."""
+    """The spec's answer (four fields) plus what an operator needs to trace it."""
 
     prediction: Literal[0, 1] = Field(description="1: failure predicted (threshold applied).")
     probability: float = Field(ge=0.0, le=1.0, description=PROBABILITY_MEANING)
@@ -94,6 +94,9 @@ class Prediction(BaseModel):
     recommendation: str = Field(description="What to do (Portuguese by default, as in the spec).")
     failure_probability: float = Field(ge=0.0, le=1.0, description="Model score of class 1.")
     model_version: str = Field(description="Registry version of the model that answered.")
+    prediction_id: str = Field(
+        description="This answer's id (a ULID): send it back with the outcome to POST /feedback."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -105,6 +108,7 @@ class Prediction(BaseModel):
                     "recommendation": "Operação normal. Continuar monitoramento.",
                     "failure_probability": 0.08,
                     "model_version": "1",
+                    "prediction_id": "01JQ8Z6M4T5R2X9V0K3B7N1C8D",
                 }
             ]
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,12 @@ from predmaint.data.readers import iter_readings
 from predmaint.data.readings_check import REASON_COLUMN, ROW_COLUMN, ChunkResult, ReadingsCheck
 from predmaint.data.simulate import simulate_readings
 from predmaint.errors import DataValidationError, UnreadableInputError
+from predmaint.features.drift import DriftCounts
+from predmaint.inference.ids import with_batch_ids
 from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, risk_level_codes
+from predmaint.inference.watch import Watch, add_shadow, load_watch, merge_counts
 from predmaint.models.loading import LoadedModel, load_model
 from predmaint.settings import Settings
 from predmaint.storage import (
@@ -134,14 +138,21 @@ def quarantine_folder(out_dir: Path) -> Path:
 
 
 def score_file(
-    settings: Settings, ds: date, path: Path, model: LoadedModel, out_dir: Path | None = None
+    settings: Settings,
+    ds: date,
+    path: Path,
+    model: LoadedModel,
+    out_dir: Path | None = None,
+    watch: Watch | None = None,
 ) -> FileSummary:
     """Validate and score one input file, chunk by chunk; write its part file and quarantine.
 
-    Memory depends on ``settings.batch_chunk_rows``, not on the file's size. A file that cannot
-    be read at all is quarantined whole (copied, with its reason in the summary) and any output
-    it had from an earlier run is removed. Returns a small summary (XCom-sized) that
-    :func:`write_report` aggregates.
+    Memory depends on ``settings.batch_chunk_rows``, not on the file's size. Each row gets its
+    prediction id before validation (from its row number in the file, so ids do not depend on
+    the chunk size); ``watch`` adds the shadow challenger's columns to each scored chunk and
+    counts each chunk for drift. A file that cannot be read at all is quarantined whole (copied,
+    with its reason in the summary) and any output it had from an earlier run is removed.
+    Returns a small summary (XCom-sized) that :func:`write_report` aggregates.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
     rejected_dir = quarantine_folder(out_dir)
@@ -151,29 +162,47 @@ def score_file(
     rejected = rejected_dir / f"inference-{path.stem}.csv"
     published = quarantine_folder(partition_dir(settings.predictions_dir, ds))
     tally = FileTally(path)
+    drift: list[DriftCounts | None] = []
     try:
         with AtomicOutput(part) as part_out, AtomicOutput(rejected) as rejected_out:
-            _stream(settings, path, model, tally, part_out, rejected_out)
+            _stream(settings, ds, path, model, watch, tally, drift, part_out, rejected_out)
     except (UnreadableInputError, DataValidationError) as exc:
         return _quarantine_whole(settings, path, rejected_dir, published, model, str(exc))
-    return tally.summary(model.info.version, part, published / rejected.name)
+    return replace(
+        tally.summary(model.info.version, part, published / rejected.name),
+        challenger_version=_challenger_version(watch),
+        drift_counts=merge_counts(drift),
+    )
+
+
+def _challenger_version(watch: Watch | None) -> str | None:
+    return watch.challenger.info.version if watch is not None and watch.challenger else None
 
 
 def _stream(
     settings: Settings,
+    ds: date,
     path: Path,
     model: LoadedModel,
+    watch: Watch | None,
     tally: FileTally,
+    drift: list[DriftCounts | None],
     part: AtomicOutput,
     rejected: AtomicOutput,
 ) -> None:
     check = ReadingsCheck(stage=f"inference-{path.stem}")
+    first_row = 1  # the chunk's first row in the file: ids are the same whatever the chunking
     with PartWriter(part.tmp) as scored_out, QuarantineWriter(rejected.tmp) as rejected_out:
-        for chunk in iter_readings(path, settings.batch_chunk_rows):
+        for raw in iter_readings(path, settings.batch_chunk_rows):
+            chunk = with_batch_ids(raw, ds, path.name, first_row)
+            first_row += len(chunk)
             valid, quarantined = _served(settings, check.check(chunk))
             rejected_out.write(quarantined)
             scored = score_frame(settings, valid, model) if len(valid) else None
             if scored is not None:
+                if watch is not None:
+                    scored = add_shadow(scored, watch.challenger)
+                    drift.append(watch.count(valid))
                 scored_out.write(scored)
             tally.add(len(chunk), scored, quarantined)
     tally.repeats = check.repeats
@@ -234,11 +263,13 @@ def write_report(
     parts: list[FileSummary],
     model_version: str,
     out_dir: Path | None = None,
+    watch: Watch | None = None,
 ) -> BatchReport:
     """Aggregate the parts of a day into ``report.json``; drop outputs of vanished inputs.
 
     Part files and quarantine files that no summary names (an input removed since an earlier
     run, a file that is clean now) are removed, so the partition holds this run's outputs only.
+    With ``watch``, the files' drift counts are added up and judged once: the day's ``drift``.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
     _drop_stale(out_dir, parts)
@@ -270,6 +301,10 @@ def write_report(
         written_at=utc_now().isoformat(),
         # Where the day's partition is published (``out_dir`` may be a staging folder).
         predictions_dir=str(partition_dir(settings.predictions_dir, ds)),
+        challenger_version=next(
+            (p.challenger_version for p in parts if p.challenger_version), None
+        ),
+        drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
     )
     write_json_atomic(out_dir / REPORT_FILE, report.to_dict())
     link_quarantine(settings, ds)
@@ -336,8 +371,9 @@ def run_batch(settings: Settings, ds: date, rows: int | None = None) -> BatchRep
     """
     inputs = ensure_inputs(settings, ds, rows)
     model = load_model(settings)
+    watch = load_watch(settings, model.info)
     with replace_partition(settings.predictions_dir, ds) as staging:
-        parts = [score_file(settings, ds, path, model, staging) for path in inputs]
-        report = write_report(settings, ds, parts, model.info.version, staging)
+        parts = [score_file(settings, ds, path, model, staging, watch) for path in inputs]
+        report = write_report(settings, ds, parts, model.info.version, staging, watch)
     require_scored(settings, ds, report)
     return report

@@ -21,7 +21,7 @@ from predmaint.inference.risk import RISK_LEVELS
 
 #: Alerts (readings predicted to fail) kept per file in its summary.
 ALERTS_PER_FILE = 100
-ALERT_COLUMNS = ("udi", "product_id", "failure_probability", "risk_level")
+ALERT_COLUMNS = ("prediction_id", "udi", "product_id", "failure_probability", "risk_level")
 
 
 class PartWriter:

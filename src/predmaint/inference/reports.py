@@ -7,8 +7,10 @@ file and aggregates their summaries); the day's report is ``predictions/ds=…/r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+from predmaint.features.drift import DriftCounts, DriftResult
 
 #: ``success``: every input file was read; ``partial``: some were quarantined whole, the others
 #: scored (the CLI exits with :data:`PARTIAL_EXIT_CODE`, the DAG marks the day).
@@ -29,6 +31,8 @@ class FileSummary:
     risk_levels: dict[str, int]
     alerts: list[dict[str, Any]]  # the first rows predicted to fail (id, probability, level)
     model_version: str
+    challenger_version: str | None = None  # the shadow challenger that scored the file too
+    drift_counts: DriftCounts | None = None  # the file counted against the drift reference
     #: Why the file could not be read at all (it is then quarantined whole); None when it was.
     unreadable: str | None = None
     #: Valid readings whose five sensor values repeat an earlier reading of the file (kept).
@@ -36,11 +40,13 @@ class FileSummary:
     repeated_examples: list[Any] = field(default_factory=list)  # their first row ids
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        counts = self.drift_counts.to_dict() if self.drift_counts is not None else None
+        return {**asdict(replace(self, drift_counts=None)), "drift_counts": counts}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileSummary:
-        return cls(**data)
+        counts = data.get("drift_counts")
+        return cls(**{**data, "drift_counts": DriftCounts.from_dict(counts) if counts else None})
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,15 @@ class BatchReport:
     files: list[FileSummary]
     written_at: str
     predictions_dir: str
+    challenger_version: str | None = None
+    #: The day's drift against the champion's training reference (None: the champion has none).
+    drift: DriftResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        files = [f.to_dict() for f in self.files]
+        plain = asdict(replace(self, files=[], drift=None))
+        drift = self.drift.to_dict() if self.drift is not None else None
+        return {**plain, "files": files, "drift": drift}
 
     def summary(self) -> dict[str, Any]:
         """The counts a DAG task hands on (alerts and per-file details stay in the file)."""
@@ -90,4 +102,6 @@ class BatchReport:
             "rows_quarantined": self.rows_quarantined,
             "risk_levels": self.risk_levels,
             "predicted_failures": self.predicted_failures,
+            "challenger_version": self.challenger_version,
+            "drift_detected": self.drift.drift_detected if self.drift is not None else None,
         }

@@ -56,7 +56,10 @@ EventAction = Literal[
     "rolled-back",
     "checked-ok",
     "degraded",
+    "retrain-requested",
 ]
+#: What monitoring may do to the registry on its own (issue 10).
+AutomaticAction = Literal["rollback", "promote", "retrain"]
 
 
 @dataclass(frozen=True)
@@ -87,18 +90,27 @@ class HistoryEvent:
     aliases: list[str]
     action: str
     reason: str
+    #: What an automatic action was based on (counts, metrics, drifted features); {} otherwise.
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
 
 
 def _record(
-    mlflow_client: MlflowClient, name: str, version: str, action: EventAction, reason: str
+    mlflow_client: MlflowClient,
+    name: str,
+    version: str,
+    action: EventAction,
+    reason: str,
+    evidence: dict[str, Any] | None = None,
 ) -> None:
     """Append an event to a version's history (one tag per event, keyed by time)."""
     now = utc_now()
     key = f"{EVENT_PREFIX}{now.strftime(_KEY_TIME)}"
-    event = {"action": action, "reason": reason, "time": now.isoformat()}
+    event: dict[str, Any] = {"action": action, "reason": reason, "time": now.isoformat()}
+    if evidence:
+        event["evidence"] = evidence
     mlflow_client.set_model_version_tag(name, version, key, json.dumps(event))
     mlflow_client.set_model_version_tag(name, version, "last_decision", action)
     mlflow_client.set_model_version_tag(name, version, "last_decision_reason", reason)
@@ -284,9 +296,13 @@ def _not_promoted(
 
 
 def rollback(
-    settings: Settings, to_version: str | None = None, reason: str = "manual rollback"
+    settings: Settings,
+    to_version: str | None = None,
+    reason: str = "manual rollback",
+    evidence: dict[str, Any] | None = None,
 ) -> Decision:
-    """Move ``champion`` back to ``previous-champion`` (or to ``to_version``) and record why.
+    """Move ``champion`` back to ``previous-champion`` (or to ``to_version``) and record why
+    (with the ``evidence`` an automatic rollback was based on).
 
     Afterwards ``previous-champion`` names the champion before the restored one (see
     :func:`champion_lineage`), so a further rollback goes one step further back; when there is
@@ -294,10 +310,12 @@ def rollback(
     ``challenger``: one version holds one role.
     """
     with store_lock(settings):
-        return _rollback(settings, to_version, reason)
+        return _rollback(settings, to_version, reason, evidence)
 
 
-def _rollback(settings: Settings, to_version: str | None, reason: str) -> Decision:
+def _rollback(
+    settings: Settings, to_version: str | None, reason: str, evidence: dict[str, Any] | None
+) -> Decision:
     mlflow_client = client(settings)
     name = settings.model_name
     current = _alias_version(mlflow_client, name, CHAMPION)
@@ -317,9 +335,9 @@ def _rollback(settings: Settings, to_version: str | None, reason: str) -> Decisi
     mlflow_client.set_registered_model_alias(name, CHAMPION, target)
     if _alias_version(mlflow_client, name, CHALLENGER) == target:
         mlflow_client.delete_registered_model_alias(name, CHALLENGER)
-    _record(mlflow_client, name, target, "restored", reason)
+    _record(mlflow_client, name, target, "restored", reason, evidence)
     if current is not None:
-        _record(mlflow_client, name, current, "rolled-back", reason)
+        _record(mlflow_client, name, current, "rolled-back", reason, evidence)
     lineage = champion_lineage(settings)
     earlier = lineage[-2] if len(lineage) > 1 and lineage[-1] == target else None
     if earlier is None:
@@ -393,6 +411,68 @@ def check_champion(settings: Settings, data: pd.DataFrame, source: str = "fresh 
     return Decision("alert", reason, current, scores=scores)
 
 
+def act_with_evidence(
+    settings: Settings,
+    action: AutomaticAction,
+    reason: str,
+    evidence: dict[str, Any],
+    to_version: str | None = None,
+) -> Decision:
+    """Apply one automatic decision of monitoring and record it, with its evidence, in the history.
+
+    ``rollback``: the champion alias moves back to ``to_version`` (the previous champion), as
+    :func:`rollback` does by hand. ``promote``: ``to_version`` (the shadow challenger) becomes
+    champion, the displaced champion ``previous-champion``; the challenger alias is freed until
+    the next training round names one. ``retrain``: nothing moves; the request is recorded on the
+    champion (the retraining itself is started by the caller: an Airflow Asset, or the CLI).
+
+    Aliases are read and moved under the store lock, like a training round's promotion and a
+    manual rollback, so the three never interleave. A rollback's decision follows
+    :func:`rollback`: ``previous_champion_version`` is the alias after it, ``replaced_version``
+    the champion it moved away from.
+    """
+    tagged = {"automatic": True, **evidence}
+    with store_lock(settings):
+        if action == "rollback":
+            return _rollback(settings, to_version, reason, tagged)
+        mlflow_client = client(settings)
+        name = settings.model_name
+        current = _alias_version(mlflow_client, name, CHAMPION)
+        if action == "promote":
+            return _promote_challenger(mlflow_client, name, current, to_version, reason, tagged)
+        if current is None:
+            raise ModelNotFoundError(f"{name} has no champion: {TRAIN_HINT}")
+        _record(mlflow_client, name, current, "retrain-requested", reason, tagged)
+        return Decision("none", reason, current)
+
+
+def _promote_challenger(
+    mlflow_client: MlflowClient,
+    name: str,
+    current: str | None,
+    to_version: str | None,
+    reason: str,
+    evidence: dict[str, Any],
+) -> Decision:
+    """``to_version`` becomes champion on monitoring's evidence; the displaced one is previous."""
+    if to_version is None or to_version == current:
+        raise PredmaintError(f"nothing to promote: v{to_version} is already the champion")
+    if current is not None:
+        mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
+        _record(mlflow_client, name, current, "demoted", reason, evidence)
+    mlflow_client.set_registered_model_alias(name, CHAMPION, to_version)
+    if _alias_version(mlflow_client, name, CHALLENGER) == to_version:
+        mlflow_client.delete_registered_model_alias(name, CHALLENGER)
+    _record(mlflow_client, name, to_version, "promoted", reason, evidence)
+    return Decision(
+        "promoted",
+        reason,
+        to_version,
+        previous_champion_version=current,
+        challenger_version=_alias_version(mlflow_client, name, CHALLENGER),
+    )
+
+
 def _event_time(key: str, event: dict[str, Any]) -> datetime:
     """The event's time: its ISO value, or (events recorded before it had one) its tag key."""
     if "time" in event:
@@ -425,6 +505,7 @@ def history(settings: Settings) -> list[HistoryEvent]:
                         aliases=sorted(aliases.get(str(mv.version), [])),
                         action=str(event["action"]),
                         reason=str(event["reason"]),
+                        evidence=dict(event.get("evidence") or {}),
                     )
                 )
     return sorted(events, key=lambda e: (e.time, int(e.version)))

@@ -38,6 +38,7 @@ from predmaint.features.transformer import PhysicsFeatures
 from predmaint.models import plots
 from predmaint.models.candidates import TEST_SPLIT_ARTIFACT, CandidateRun
 from predmaint.models.classifier import accepting_integers
+from predmaint.models.drift_reference import log_drift_reference
 from predmaint.models.evaluation import classification_metrics, report_text, tune_threshold
 from predmaint.models.tracking import configure
 from predmaint.settings import MODEL_KINDS, ModelKind, Settings
@@ -340,6 +341,8 @@ def train_model(
             test_file = Path(tmp) / Path(TEST_SPLIT_ARTIFACT).name
             parts.test[[*features, TARGET]].to_parquet(test_file, index=False)
             mlflow.log_artifact(str(test_file), str(Path(TEST_SPLIT_ARTIFACT).parent))
+        # what drift is measured against while this model serves (issue 10)
+        log_drift_reference(parts.train[features], source=str(features_path))
         model_uri = _log_model(pipeline, threshold, parts.train[features].head(5))
         mlflow.set_tag("model_uri", model_uri)
     return CandidateRun(kind, run.info.run_id, model_uri, threshold, metrics, params)

@@ -6,19 +6,25 @@ from fastapi import APIRouter, Depends
 
 from predmaint.api.deps import require_api_key
 from predmaint.api.metrics import ApiMetrics
-from predmaint.api.routes import health, model, predict, prometheus
+from predmaint.api.recording import AnswerRecorder
+from predmaint.api.routes import feedback, health, model, predict, prometheus, reports
 from predmaint.settings import Settings
 
 
-def api_router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
-    """All routes; ``/predict*`` and ``/model`` behind the API key when one is configured.
+def api_router(
+    settings: Settings, metrics: ApiMetrics, recorder: AnswerRecorder | None = None
+) -> APIRouter:
+    """All routes; ``/predict*``, ``/model``, ``/feedback`` and ``/reports`` behind the API key
+    when one is configured.
 
     The key check is attached only when a key is set, so an open deployment pays nothing for it.
     """
     router = APIRouter()
     guarded = [Depends(require_api_key)] if settings.api_key else []
-    router.include_router(predict.router(settings, metrics), dependencies=guarded)
+    router.include_router(predict.router(settings, metrics, recorder), dependencies=guarded)
     router.include_router(model.router, dependencies=guarded)
+    router.include_router(feedback.router, dependencies=guarded)
+    router.include_router(reports.router, dependencies=guarded)
     router.include_router(health.router)
     router.include_router(prometheus.router)
     return router

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from predmaint.api.deps import ModelDep
 from predmaint.api.metrics import ApiMetrics
+from predmaint.api.recording import AnswerRecorder, stamp
 from predmaint.api.schemas import (
     PROBABILITY_MEANING,
     BatchPrediction,
@@ -54,13 +55,16 @@ def _json(payload: dict[str, Any]) -> Response:
     return Response(body, media_type="application/json")
 
 
-def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
+def router(
+    settings: Settings, metrics: ApiMetrics, recorder: AnswerRecorder | None = None
+) -> APIRouter:
     """The prediction routes for these settings (risk-text language, batch size limit).
 
     ``metrics`` is bound here rather than injected: every dependency costs microseconds on
     the hot path, and the counters belong to the app for its whole life anyway.
     """
     language = settings.language
+    recorder = recorder or AnswerRecorder(settings.model_copy(update={"api_record_answers": False}))
     texts = _encoded_texts(language)
     batch_request = batch_request_model(settings.api_batch_max)
     routes = APIRouter(tags=["prediction"])
@@ -90,7 +94,17 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
             f'"failure_probability":{risk.failure_probability!r},'
             f'"model_version":{json.dumps(served.info.version)}}}'
         )
-        return Response(body.encode(), media_type="application/json")
+        # every answer is traceable: an id first in the body, and a record queued (issue 10)
+        prediction_id = recorder.new_id()
+        recorder.record(
+            prediction_id,
+            reading.values(),
+            risk.prediction,
+            risk.failure_probability,
+            risk.risk_level,
+            served.info.version,
+        )
+        return Response(stamp(body, prediction_id).encode(), media_type="application/json")
 
     @routes.post(
         "/predict/batch",
@@ -111,6 +125,7 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
             probability = served.scorer.probability(sensors)
         assessed = assess_many(probability, served.threshold, language)
         version = served.info.version
+        ids = [recorder.new_id() for _ in readings]
         answers = [
             {
                 "prediction": int(prediction),
@@ -119,8 +134,10 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
                 "recommendation": str(text),
                 "failure_probability": float(p),
                 "model_version": version,
+                "prediction_id": prediction_id,
             }
-            for prediction, confidence, level, text, p in zip(
+            for prediction_id, prediction, confidence, level, text, p in zip(
+                ids,
                 assessed["prediction"],
                 assessed["probability"],
                 assessed["risk_level"],
@@ -129,6 +146,15 @@ def router(settings: Settings, metrics: ApiMetrics) -> APIRouter:
                 strict=True,
             )
         ]
+        for prediction_id, reading, prediction, p, level in zip(
+            ids,
+            readings,
+            assessed["prediction"].tolist(),
+            assessed["failure_probability"].tolist(),
+            assessed["risk_level"].tolist(),
+            strict=True,
+        ):
+            recorder.record(prediction_id, reading.values(), prediction, p, level, version)
         for (prediction, level), count in Counter(
             zip(assessed["prediction"].tolist(), assessed["risk_level"].tolist(), strict=True)
         ).items():

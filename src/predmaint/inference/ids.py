@@ -1,0 +1,87 @@
+"""Prediction ids: every answer, batch or real time, can be named when its outcome comes back.
+
+Batch ids are deterministic: the same day, input file and row give the same id, so re-running a
+day rewrites the same ids and outcomes recorded against the first run still join. They read
+``YYYYMMDD-`` + 16 hex digits of a BLAKE2b hash of (day, file name, 1-based row of the file as it
+arrived, before validation), so a quarantined row never shifts the ids of the rows after it.
+
+API ids are ULIDs (26 Crockford base-32 characters: 48 bits of milliseconds, 80 random bits):
+unique without coordination between replicas, and sorted by time as strings. The two forms
+cannot collide: a batch id has a dash, a ULID never does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+PREDICTION_ID = "prediction_id"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def batch_prediction_id(ds: date, source: str, row: int) -> str:
+    """The id of row ``row`` (1-based, as it arrived) of input file ``source`` scored on ``ds``.
+
+    ``source`` is the file's name, not its path: moving the data folder keeps the ids.
+    """
+    key = f"{ds.isoformat()}|{source}|{row}".encode()
+    return f"{ds:%Y%m%d}-{hashlib.blake2b(key, digest_size=8).hexdigest()}"
+
+
+def batch_prediction_ids(ds: date, source: str, rows: int, first_row: int = 1) -> np.ndarray:
+    """Ids of rows ``first_row``.. of one input file (object array, one per row).
+
+    ``first_row`` > 1 names a chunk of a file read in pieces: its rows keep their file numbers.
+    """
+    prefix = f"{ds.isoformat()}|{source}|"
+    day = f"{ds:%Y%m%d}-"
+    out = np.empty(rows, dtype=object)
+    for i in range(rows):
+        key = f"{prefix}{first_row + i}".encode()
+        digest = hashlib.blake2b(key, digest_size=8).hexdigest()
+        out[i] = day + digest
+    return out
+
+
+def with_batch_ids(frame: pd.DataFrame, ds: date, source: str, first_row: int = 1) -> pd.DataFrame:
+    """``frame`` (an input file as read, before validation) with a ``prediction_id`` column first.
+
+    Done before validation so the id follows the row into the predictions or the quarantine. A
+    ``prediction_id`` column the file brought is replaced: ids are predmaint's to give.
+    """
+    out = frame.reset_index(drop=True).drop(columns=PREDICTION_ID, errors="ignore")
+    out.insert(0, PREDICTION_ID, batch_prediction_ids(ds, source, len(out), first_row))
+    return out
+
+
+def _crockford(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "".join(reversed(chars))
+
+
+def new_prediction_id(now_ms: int | None = None) -> str:
+    """A fresh ULID for one API answer; ids made later sort after (to the millisecond)."""
+    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    randomness = int.from_bytes(os.urandom(10), "big")
+    return _crockford(ms & ((1 << 48) - 1), 10) + _crockford(randomness, 16)
+
+
+def prediction_id_time_ms(prediction_id: str) -> int | None:
+    """The creation time (ms since the epoch) of an API id; None for a batch id."""
+    if len(prediction_id) != 26 or "-" in prediction_id:
+        return None
+    value = 0
+    for char in prediction_id[:10].upper():
+        index = _CROCKFORD.find(char)
+        if index < 0:
+            return None
+        value = value * 32 + index
+    return value

@@ -1,0 +1,189 @@
+"""Drift: the training reference, PSI, the autocorrelation-aware KS test, Holm, the verdict."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from predmaint.data.columns import SENSOR_COLUMNS
+from predmaint.data.scenarios import simulate_scenario
+from predmaint.features.drift import (
+    DriftCounts,
+    DriftRule,
+    count_drift,
+    detect_drift,
+    drift_verdict,
+    effective_size,
+    holm,
+    ks_test,
+    psi,
+)
+from predmaint.features.formulas import MODEL_FEATURES
+from predmaint.features.reference import DriftReference, build_reference
+
+FIRST = date(2027, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def reference() -> DriftReference:
+    training = pd.concat(simulate_scenario(2000, FIRST - timedelta(days=d + 1)) for d in range(5))
+    return build_reference(training, source="simulated")
+
+
+def test_reference_is_a_small_summary_that_survives_a_round_trip(
+    reference: DriftReference, tmp_path: Path
+) -> None:
+    path = reference.write(tmp_path / "drift_reference.json")
+    assert path.stat().st_size < 60_000, "binned quantiles, not the 10,000 training rows"
+    again = DriftReference.read(path)
+    assert again == reference
+    assert set(again.features) == set(MODEL_FEATURES), "five sensors and the derived features"
+    for name, feature in again.features.items():
+        assert feature.cdf[-1] == 1.0 and abs(sum(feature.shares) - 1.0) < 1e-9, name
+        assert list(feature.points) == sorted(feature.points), name
+
+
+def test_reference_refuses_data_without_the_sensors() -> None:
+    with pytest.raises(ValueError, match="torque"):
+        build_reference(pd.DataFrame({"air_temperature": [300.0, 301.0]}))
+
+
+def test_psi_is_zero_on_the_training_shares_and_grows_with_a_shift() -> None:
+    rng = np.random.default_rng(1)
+    train = pd.DataFrame({c: rng.normal(300, 2, 20_000) for c in SENSOR_COLUMNS})
+    train["rotational_speed"] = rng.normal(1500, 150, 20_000)
+    feature = build_reference(train).features["air_temperature"]
+    same = train["air_temperature"].to_numpy()
+    assert psi(feature, same) == pytest.approx(0.0, abs=1e-9)
+    small, large = psi(feature, same + 0.5), psi(feature, same + 2.0)
+    assert 0.0 < small < large, (small, large)
+
+
+def test_ks_matches_scipy_on_independent_readings() -> None:
+    # given independent readings, where the effective size is the row count
+    rng = np.random.default_rng(7)
+    train = pd.DataFrame({c: rng.normal(300, 2, 20_000) for c in SENSOR_COLUMNS})
+    train["rotational_speed"] = rng.normal(1500, 150, 20_000)
+    feature = build_reference(train).features["torque"]
+    batch = rng.normal(300.3, 2, 1000)
+    statistic, pvalue = ks_test(feature, batch, 20_000)
+    expected = stats.ks_2samp(train["torque"], batch, method="asymp")
+    # then the statistic (on percentile points) is within a percentile of scipy's
+    assert abs(statistic - expected.statistic) < 0.011, (statistic, expected.statistic)
+    assert 0.2 < pvalue / expected.pvalue < 5, (pvalue, expected.pvalue)
+
+
+def test_effective_size_is_the_row_count_for_noise_and_far_less_for_a_walk() -> None:
+    rng = np.random.default_rng(3)
+    noise = rng.normal(size=2000)
+    walk = np.cumsum(rng.normal(size=2000))
+    assert effective_size(noise) == pytest.approx(2000, rel=0.2)
+    assert effective_size(walk) < 100, "a slow walk holds few independent readings"
+
+
+def test_holm_adjusts_step_down_and_stays_monotone() -> None:
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_a_normal_day_is_not_drifted_and_faults_are_named(reference: DriftReference) -> None:
+    normal = detect_drift(simulate_scenario(2000, FIRST, "normal"), reference)
+    hot = detect_drift(simulate_scenario(2000, FIRST, "cooling_loss"), reference)
+    slow = detect_drift(simulate_scenario(2000, FIRST, "slow_spindle"), reference)
+    assert normal.evaluated and not normal.drift_detected, normal.drifted_features
+    assert "process_temperature" in hot.drifted_features, hot.drifted_features
+    assert "temp_difference" in hot.drifted_features
+    assert "rotational_speed" in slow.drifted_features, slow.drifted_features
+    assert "torque" not in slow.drifted_features and "air_temperature" not in hot.drifted_features
+
+
+def test_below_the_minimum_sample_there_is_no_verdict(reference: DriftReference) -> None:
+    # given a small batch with a large shift
+    small = simulate_scenario(150, FIRST, "slow_spindle", 0.3)
+    result = detect_drift(small, reference, DriftRule(min_sample=200))
+    # then figures are there but no feature is called drifted
+    assert not result.evaluated and not result.drift_detected
+    assert result.features["rotational_speed"].psi > 1.0
+    assert "fewer than 200 readings (150)" in result.to_dict()["note"]
+    assert detect_drift(small.head(0), reference).to_dict()["features"] == {}
+
+
+def test_json_form_is_the_issues(reference: DriftReference) -> None:
+    payload = detect_drift(simulate_scenario(2000, FIRST, "cooling_loss"), reference).to_dict()
+    assert payload["drift_detected"] is True
+    entry = payload["features"]["process_temperature"]
+    assert {"psi", "ks_pvalue", "drifted"} <= set(entry) and entry["drifted"] is True
+    assert payload["rule"]["correction"] == "holm"
+
+
+def test_the_real_training_data_is_not_drifted_against_its_own_reference(
+    raw_frame: pd.DataFrame,
+) -> None:
+    # given the AI4I 2020 type-L rows as training data
+    # (read_ai4i keeps the file's text; validation parses it)
+    training = raw_frame[raw_frame["type"] == "L"].astype({c: float for c in SENSOR_COLUMNS})
+    real = build_reference(training, source="ai4i2020.csv")
+    # when its own second half is checked (in file order)
+    result = detect_drift(training.iloc[3000:], real)
+    # then nothing is called drifted, while a 10 % slower copy is
+    assert result.evaluated and not result.drift_detected, result.drifted_features
+    slower = training.iloc[3000:].assign(rotational_speed=lambda f: f["rotational_speed"] * 0.9)
+    assert "rotational_speed" in detect_drift(slower, real).drifted_features
+
+
+def test_counting_autocorrelated_readings_as_independent_would_raise_false_alarms(
+    reference: DriftReference,
+) -> None:
+    # given normal days, whose temperatures follow slow walks
+    days = [simulate_scenario(2000, FIRST + timedelta(days=d)) for d in range(10)]
+    naive = DriftRule(autocorrelation=False)
+    flagged = [detect_drift(day, reference, naive).drifted_features for day in days]
+    # then the iid test flags temperature features on most days, the corrected one on none
+    assert sum(bool(f) for f in flagged) >= 5, flagged
+    assert {f for found in flagged for f in found} <= {
+        "air_temperature",
+        "process_temperature",
+        "temp_difference",
+        "thermal_efficiency",
+    }
+    assert not any(detect_drift(day, reference).drift_detected for day in days)
+
+
+def test_counts_of_chunks_add_up_to_the_verdict_on_the_whole_batch(
+    reference: DriftReference,
+) -> None:
+    # given a hot day read in four chunks, each counted on its own (and through XCom's JSON)
+    day = simulate_scenario(4000, FIRST, "cooling_loss")
+    chunks = [day.iloc[i : i + 1000] for i in range(0, 4000, 1000)]
+    counted = [DriftCounts.from_dict(count_drift(c, reference).to_dict()) for c in chunks]
+    total = counted[0]
+    for more in counted[1:]:
+        total = total.merge(more)
+    # when the verdict is taken on the summed counts
+    chunked = drift_verdict(total, reference)
+    whole = detect_drift(day, reference)
+    # then PSI and the KS statistic are exactly those of the whole batch, the verdict the same
+    assert total.rows == 4000
+    for name, feature in whole.features.items():
+        assert chunked.features[name].psi == pytest.approx(feature.psi, abs=1e-12), name
+        assert chunked.features[name].ks_statistic == pytest.approx(feature.ks_statistic), name
+    assert chunked.drifted_features == whole.drifted_features
+    assert "process_temperature" in chunked.drifted_features
+    # and effective sizes add up (autocorrelation is measured within each chunk)
+    effective = sum(c.features["torque"].effective for c in counted)
+    assert total.features["torque"].effective == pytest.approx(effective)
+
+
+def test_effective_size_by_fft_equals_the_sum_over_lags() -> None:
+    rng = np.random.default_rng(11)
+    walk = np.cumsum(rng.normal(size=900)) + rng.normal(size=900)
+    centred = walk - walk.mean()
+    lags = int(np.sqrt(900))
+    rho = np.array([centred[:-k] @ centred[k:] for k in range(1, lags + 1)]) / (centred @ centred)
+    tau = 1 + 2 * np.sum((1 - np.arange(1, lags + 1) / (lags + 1)) * rho)
+    assert effective_size(walk) == pytest.approx(900 / max(tau, 1.0), rel=1e-9)

@@ -1,0 +1,60 @@
+"""Prediction ids: deterministic for batch rows, unique and time-ordered for API answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from predmaint.inference.ids import (
+    PREDICTION_ID,
+    batch_prediction_id,
+    batch_prediction_ids,
+    new_prediction_id,
+    prediction_id_time_ms,
+    with_batch_ids,
+)
+
+DAY = date(2026, 11, 25)
+
+
+def test_batch_ids_are_the_same_on_a_rerun_and_differ_by_day_file_and_row() -> None:
+    # given the same day, file and row twice
+    first = batch_prediction_id(DAY, "plant-a.csv", 7)
+    again = batch_prediction_id(DAY, "plant-a.csv", 7)
+    # then the id is the same, and changing any part changes it
+    assert first == again, "a re-run must give the same id"
+    others = {
+        batch_prediction_id(date(2026, 11, 26), "plant-a.csv", 7),
+        batch_prediction_id(DAY, "plant-b.csv", 7),
+        batch_prediction_id(DAY, "plant-a.csv", 8),
+    }
+    assert first not in others and len(others) == 3
+    assert first.startswith("20261125-") and len(first) == 9 + 16, first
+
+
+def test_vectorised_batch_ids_match_the_single_id_and_are_unique() -> None:
+    ids = batch_prediction_ids(DAY, "simulated.parquet", 50_000)
+    assert ids[0] == batch_prediction_id(DAY, "simulated.parquet", 1)
+    assert ids[-1] == batch_prediction_id(DAY, "simulated.parquet", 50_000)
+    assert len(set(ids)) == 50_000, "ids of one file must be unique"
+
+
+def test_with_batch_ids_numbers_rows_as_they_arrived() -> None:
+    # given a file read with a non-default index (e.g. after filtering)
+    frame = pd.DataFrame({"torque": [40.0, 41.0, 42.0]}, index=[5, 9, 11])
+    out = with_batch_ids(frame, DAY, "f.csv")
+    # then ids come first and follow the row's position in the file, not its index
+    assert list(out.columns) == [PREDICTION_ID, "torque"]
+    assert out[PREDICTION_ID].tolist() == [batch_prediction_id(DAY, "f.csv", i) for i in (1, 2, 3)]
+    assert PREDICTION_ID not in frame.columns, "the caller's frame is left alone"
+
+
+def test_api_ids_are_unique_sortable_by_time_and_never_look_like_batch_ids() -> None:
+    ids = [new_prediction_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 26 and "-" not in i for i in ids)
+    early, late = new_prediction_id(now_ms=1_700_000_000_000), new_prediction_id(1_700_000_000_001)
+    assert early < late, "a later id sorts after an earlier one"
+    assert prediction_id_time_ms(early) == 1_700_000_000_000
+    assert prediction_id_time_ms(batch_prediction_id(DAY, "f.csv", 1)) is None
