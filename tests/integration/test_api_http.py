@@ -182,13 +182,18 @@ def test_health_ready_model(api: httpx.Client, trained_home: Settings) -> None:
     assert model["runtime"] == "onnxruntime", model["runtime_detail"]
 
 
-def _sample(text: str, name: str, **labels: str) -> float:
-    """Value of one Prometheus sample whose labels include ``labels``."""
+def _sample(text: str, name: str, default: float | None = None, **labels: str) -> float:
+    """Value of one Prometheus sample whose labels include ``labels``.
+
+    A labelled counter appears only once it is first counted: ``default`` stands for it before then.
+    """
     for line in text.splitlines():
         if line.startswith(name + "{") or line.startswith(name + " "):
             found = dict(re.findall(r'(\w+)="([^"]*)"', line))
             if all(found.get(k) == v for k, v in labels.items()):
                 return float(line.rsplit(" ", 1)[1])
+    if default is not None:
+        return default
     raise AssertionError(f"no sample {name}{labels} in /metrics")
 
 
@@ -196,8 +201,10 @@ def test_metrics_count_routes_statuses_predictions_and_version(
     api: httpx.Client, trained_home: Settings
 ) -> None:
     before = api.get("/metrics").text
-    ok_before = _sample(before, "predmaint_http_requests_total", route="/predict", status="200")
-    failures_before = _sample(before, "predmaint_predictions_total", prediction="1")
+    ok_before = _sample(
+        before, "predmaint_http_requests_total", 0.0, route="/predict", status="200"
+    )
+    failures_before = _sample(before, "predmaint_predictions_total", 0.0, prediction="1")
     # when two good readings (one failure) and one bad one are sent
     api.post("/predict", json=SPEC_EXAMPLE)
     api.post("/predict", json=reading(*CLEAR_FAILURES[sorted(CLEAR_FAILURES)[0]]))
