@@ -8,8 +8,6 @@ out" on POST /predict must return a prediction. Chromium and its driver are Debi
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,45 +15,15 @@ import pytest
 from bench.common import predmaint_server
 
 from predmaint.settings import Settings
+from tests.support.browser import headless_chromium
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail(f"Chromium and chromedriver are needed for this test: {INSTALL}")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for drivers online
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        # Any host but the loopback fails to resolve: a CDN asset could not load.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--window-size=1280,2000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    try:
+    with headless_chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_swagger_ui_renders_offline_and_try_it_out_predicts(

@@ -3,8 +3,6 @@ error and no request to anywhere (every host but the loopback is unresolvable)."
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,46 +10,16 @@ import pytest
 
 from predmaint.monitoring.page import write_page
 from predmaint.settings import Settings
+from tests.support.browser import headless_chromium
 from tests.support.loop_days import play
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-INSTALL = "make test-tools (apt-get install -y chromium chromium-driver)"
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail(f"Chromium and chromedriver are needed for this test: {INSTALL}")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for drivers online
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--window-size=1280,2000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    try:
+    with headless_chromium(tmp_path / "chromium-profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.parametrize("language", ["pt", "en"])

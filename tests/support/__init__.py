@@ -15,5 +15,6 @@ never from a ``conftest.py`` or from another test module.
 - ``airflow_launcher``: the DAG folder, ``make airflow``'s launcher, the DagBag scripts.
 - ``airflow_api``: log in, wait for a DAG, trigger a run, wait for it to finish.
 - ``dagbag_describe``, ``dagbag_run``: scripts run by path in an Airflow subprocess.
+- ``browser``: ``headless_chromium``, cut off from every host but the loopback.
 - ``loop_days``: simulated scored days with outcomes, played through the monitoring loop.
 """
