@@ -4,10 +4,11 @@ A plain ASGI wrapper costs a function call per request; Starlette's ``BaseHTTPMi
 would add a task and a memory stream to every request. The per-request series (requests,
 latency, predictions) are plain numbers updated on the event loop and turned into Prometheus
 families when scraped: ``prometheus_client``'s own counters and histograms take a lock per
-update, five per ``/predict`` answer, about two microseconds of it (``bench/api_inprocess.py``). Requests are labelled by the route's
-path template (``/predict``, not the raw URL), so fuzzed or unknown URLs collapse into one
-``unmatched`` label instead of growing the series without bound. Each app has its own registry,
-so several apps (tests, workers) never share or collide on counters.
+update, five per ``/predict`` answer, about two microseconds of it (``bench/api_inprocess.py``).
+Requests are labelled by the route's path template (``/predict``, not the raw URL), so fuzzed or
+unknown URLs collapse into one ``unmatched`` label instead of growing the series without bound.
+Each app has its own registry, so several apps (tests, workers) never share or collide on
+counters.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ _BOUNDS = [floatToGoString(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
 class _Series:
     """One request series: count, latency sum, and counts per latency bucket (last: above all)."""
 
-    __slots__ = ("count", "created", "seconds", "buckets")
+    __slots__ = ("buckets", "count", "created", "seconds")
 
     def __init__(self) -> None:
         self.count = 0

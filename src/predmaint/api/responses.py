@@ -18,7 +18,7 @@ class JSONBytes(Response):
 
     media_type = "application/json"
 
-    def __init__(self, body: bytes, status_code: int = 200) -> None:  # noqa: D107
+    def __init__(self, body: bytes, status_code: int = 200) -> None:
         self.status_code = status_code
         self.background = None
         self.body = body

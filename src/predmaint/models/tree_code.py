@@ -78,6 +78,10 @@ def _leaf_probabilities(values: np.ndarray) -> np.ndarray:
     return values / (total if total != 0.0 else 1.0)
 
 
+def _name(name: str, store: bool = False) -> ast.Name:
+    return ast.Name(name, ast.Store() if store else ast.Load())
+
+
 def _tree_body(tree: Any, features: list[str], columns: Sequence[int]) -> list[ast.stmt]:
     """One tree as nested ``if`` statements; each leaf adds to the accumulators ``p<i>``."""
     left, right = tree.children_left, tree.children_right
@@ -86,9 +90,10 @@ def _tree_body(tree: Any, features: list[str], columns: Sequence[int]) -> list[a
     def node(i: int) -> list[ast.stmt]:
         if left[i] == -1:
             leaf = _leaf_probabilities(value[i])
-            adds: list[ast.stmt] = [
+            adds: list[ast.stmt] = [  # adding 0.0 to a non-negative sum changes nothing
                 ast.AugAssign(_name(f"p{k}", store=True), ast.Add(), ast.Constant(float(leaf[c])))
                 for k, c in enumerate(columns)
+                if leaf[c] != 0.0
             ]
             return adds or [ast.Pass()]
         test = ast.Compare(
@@ -109,10 +114,6 @@ def _feature_names(pipeline: Any) -> list[str] | None:
     return list(MODEL_FEATURES if keep is None else keep)
 
 
-def _name(name: str, store: bool = False) -> ast.Name:
-    return ast.Name(name, ast.Store() if store else ast.Load())
-
-
 def compile_trees(pipeline: Any, columns: Sequence[int]) -> SingleReading | None:
     """``f(*five sensor values) -> tuple(p[c] for c in columns)``: the pipeline's
     ``predict_proba`` of one reading, restricted to ``columns``; None if not a handled pipeline.
@@ -130,11 +131,12 @@ def compile_trees(pipeline: Any, columns: Sequence[int]) -> SingleReading | None
     derived = ast.Tuple([_name(d, store=True) for d in DERIVED_FEATURES], ast.Store())
     call = ast.Call(_name("derived_values"), [_name(c) for c in SENSOR_COLUMNS], [])
     body: list[ast.stmt] = [ast.Assign([derived], call)]
-    body += [ast.Assign([_name(f"p{k}", store=True)], ast.Constant(0.0)) for k in range(len(columns))]
+    sums = [f"p{k}" for k in range(len(columns))]
+    body += [ast.Assign([_name(total, store=True)], ast.Constant(0.0)) for total in sums]
     for tree in trees:
         body += _tree_body(tree, names, columns)
     count = ast.Constant(float(len(trees)))
-    average = [ast.BinOp(_name(f"p{k}"), ast.Div(), count) for k in range(len(columns))]
+    average: list[ast.expr] = [ast.BinOp(_name(total), ast.Div(), count) for total in sums]
     body.append(ast.Return(ast.Tuple(average, ast.Load())))
     arguments = ast.arguments(
         posonlyargs=[],
@@ -143,8 +145,9 @@ def compile_trees(pipeline: Any, columns: Sequence[int]) -> SingleReading | None
         kw_defaults=[],
         defaults=[],
     )
-    function = ast.FunctionDef("trees", arguments, body, [], None, None)
-    module = ast.fix_missing_locations(ast.Module([function], []))
+    definition = ast.FunctionDef("trees", arguments, body, [], None, None)
+    module = ast.fix_missing_locations(ast.Module([definition], []))
     namespace: dict[str, Any] = {"derived_values": derived_values}
-    exec(compile(module, "<predmaint tree code>", "exec"), namespace)  # noqa: S102
-    return namespace["trees"]  # type: ignore[no-any-return]
+    exec(compile(module, "<predmaint tree code>", "exec"), namespace)
+    compiled: SingleReading = namespace["trees"]
+    return compiled

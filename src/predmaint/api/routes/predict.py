@@ -89,10 +89,11 @@ def router(
     )
     async def predict(reading: SensorReading, served: ModelDep) -> Response:
         scorer = served.scorer
+        values = reading.values()
         if scorer.runtime == SKLEARN:  # the slow fallback: keep the event loop free
-            p = await run_in_threadpool(scorer.probability_one, reading.values())
+            p = await run_in_threadpool(scorer.probability_one, values)
         else:
-            p = scorer.probability_one(reading.values())
+            p = scorer.probability_one(values)
         risk = assess(p, served.threshold, language)
         metrics.predicted(risk.prediction, risk.risk_level)
         # Same bytes json.dumps would write (floats are finite), without a generic encoder.
@@ -106,7 +107,7 @@ def router(
         prediction_id = recorder.new_id()
         recorder.record(
             prediction_id,
-            reading.values(),
+            values,
             risk.prediction,
             risk.failure_probability,
             risk.risk_level,
