@@ -261,7 +261,8 @@ def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
     try:
         compiled = OnnxScorer(to_onnx(pipeline), reference._column)
         sample = probe_readings() if probe is None else probe
-        gap = float(np.max(np.abs(compiled.probability(sample) - reference.probability(sample))))
+        expected = reference.probability(sample)
+        gap = float(np.max(np.abs(compiled.probability(sample) - expected)))
     except Exception as exc:  # any converter or runtime failure means: serve the pipeline
         log.warning("serving the scikit-learn pipeline: ONNX compilation failed: %s", exc)
         return PipelineScorer(pipeline, f"ONNX compilation failed ({type(exc).__name__}: {exc})")
@@ -273,16 +274,17 @@ def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
             f"on {len(sample)} probe readings",
         )
     compiled.detail += f"; max |ONNX - sklearn| on {len(sample)} probe readings: {gap:.2g}"
-    compiled.single, note = single_reading(pipeline, reference._column, reference, sample)
+    compiled.single, note = single_reading(pipeline, reference._column, sample, expected)
     compiled.detail += f"; single readings: {note}"
     return compiled
 
 
 def single_reading(
-    pipeline: Any, column: int, reference: Scorer, sample: FloatArray
+    pipeline: Any, column: int, sample: FloatArray, expected: FloatArray
 ) -> tuple[SingleReading | None, str]:
-    """The pipeline's tree code for one reading if it compiles and matches ``reference`` on
-    ``sample`` (then its class-``column`` probability is ``f(*values)[0]``), else None; and why.
+    """The pipeline's tree code for one reading if it compiles and gives ``expected`` (the
+    pipeline's class-``column`` probabilities) on ``sample``, else None; and which path single
+    readings take. The code's class-``column`` probability is ``f(*values)[0]``.
     """
     try:
         function = compile_trees(pipeline, (column,))
@@ -292,7 +294,7 @@ def single_reading(
     if function is None:
         return None, "ONNX Runtime (not a tree ensemble)"
     scores = np.array([function(*row)[0] for row in sample.tolist()])
-    gap = float(np.max(np.abs(scores - reference.probability(sample))))
+    gap = float(np.max(np.abs(scores - expected)))
     if not gap <= PROBE_TOLERANCE:
         log.warning("single readings on ONNX Runtime: tree code differs by %.3g", gap)
         return None, f"ONNX Runtime (tree code differs by {gap:.3g})"

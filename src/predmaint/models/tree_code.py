@@ -1,11 +1,11 @@
 """A fitted tree-ensemble pipeline compiled into one plain Python function, for single readings.
 
 Why our own: ONNX Runtime scores a batch fast, but one ``session.run`` on one row costs about
-10 µs of fixed overhead (argument binding, allocations, the graph's twenty-odd feature nodes),
-more than evaluating the forest itself. A function whose body *is* the forest (the feature
-formulas, then each tree as nested ``if``/``else`` on local floats, each leaf adding its class
-probabilities) answers one reading in a few microseconds with no allocation but the result
-(measured by ``bench/api_inprocess.py``; figures in docs/benchmarks.md). It is built at load
+11.5 µs of CPU (argument binding, allocations, the graph's twenty-odd feature nodes, the forest),
+and two to three times that in latency on a loaded machine. A function whose body *is* the
+forest (the feature formulas, then each tree as nested ``if``/``else`` on local floats, each leaf
+adding its class probabilities) answers one reading of the 40-tree champion in about 2.5 µs of
+CPU (measured by ``bench/api_inprocess.py``; figures in docs/benchmarks.md). It is built at load
 time as a Python AST (no source text) and compiled once.
 
 Exactness: scikit-learn trees compare ``float32(x) <= threshold`` (float64 threshold). Float32
@@ -36,7 +36,8 @@ from predmaint.features.transformer import PhysicsFeatures
 
 #: Above this many tree nodes in all, compiling (and the function's size) is not worth it.
 MAX_NODES = 200_000
-#: Deeper trees would nest blocks past what CPython's compiler accepts comfortably.
+#: Deeper trees nest ``if`` blocks deeper than is worth compiling (and risk the compiler's
+#: recursion limit).
 MAX_DEPTH = 64
 
 SingleReading = Callable[..., tuple[float, ...]]
@@ -65,6 +66,8 @@ def _estimators(model: Any) -> list[Any] | None:
     from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
     from sklearn.tree import DecisionTreeClassifier
 
+    if getattr(model, "n_outputs_", 1) != 1:  # several targets: predict_proba gives a list
+        return None
     if isinstance(model, RandomForestClassifier | ExtraTreesClassifier):
         return list(model.estimators_)
     if isinstance(model, DecisionTreeClassifier):
