@@ -6,6 +6,9 @@ inside the scikit-learn transformer, on a pandas frame, and (mirrored in ONNX) i
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -23,20 +26,26 @@ DERIVED_FEATURES: tuple[str, ...] = (
 MODEL_FEATURES: tuple[str, ...] = (*SENSOR_COLUMNS, *DERIVED_FEATURES)
 
 
+def derived_values(air: Any, process: Any, speed: Any, torque: Any, wear: Any) -> tuple[Any, ...]:
+    """The six derived features of :data:`DERIVED_FEATURES`, in order, from the five sensors.
+
+    Plain arithmetic, so it takes floats (one reading, the API's compiled trees) as well as
+    arrays (:func:`derive`) and gives the same float64 bits either way.
+    """
+    return (
+        process - air,
+        torque * (speed * 2.0 * math.pi / 60.0),
+        torque / (speed / 1000.0),
+        process / air,
+        wear / (speed * 0.001),
+        wear * torque,
+    )
+
+
 def derive(sensors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Derived features for an ``(n, 5)`` array of sensor values, as an ``(n, 6)`` array."""
     x = np.asarray(sensors, dtype=np.float64)
-    air, process, speed, torque, wear = (x[:, i] for i in range(5))
-    return np.column_stack(
-        [
-            process - air,
-            torque * (speed * 2.0 * np.pi / 60.0),
-            torque / (speed / 1000.0),
-            process / air,
-            wear / (speed * 0.001),
-            wear * torque,
-        ]
-    )
+    return np.column_stack(derived_values(*(x[:, i] for i in range(5))))
 
 
 def add_features(frame: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.features.formulas import MODEL_FEATURES
 from predmaint.features.transformer import PhysicsFeatures
+from predmaint.models.tree_code import SingleReading, compile_trees
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ class OnnxScorer:
     def __init__(self, model: bytes, column: int, threads: int = 1, detail: str = "") -> None:
         import onnxruntime as ort
 
+        #: One reading's probability without ONNX Runtime's per-call overhead, when the model
+        #: compiles to tree code (:mod:`predmaint.models.tree_code`); set by compile_pipeline.
+        self.single: SingleReading | None = None
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -101,6 +105,8 @@ class OnnxScorer:
         return np.asarray(proba[:, self._column], dtype=np.float64)
 
     def probability_one(self, values: Sequence[float]) -> float:
+        if self.single is not None:
+            return self.single(*values)[0]
         row = np.array([values], dtype=np.float64)
         return float(self._session.run(self._outputs, {_INPUT: row})[0][0, self._column])
 
@@ -255,7 +261,8 @@ def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
     try:
         compiled = OnnxScorer(to_onnx(pipeline), reference._column)
         sample = probe_readings() if probe is None else probe
-        gap = float(np.max(np.abs(compiled.probability(sample) - reference.probability(sample))))
+        expected = reference.probability(sample)
+        gap = float(np.max(np.abs(compiled.probability(sample) - expected)))
     except Exception as exc:  # any converter or runtime failure means: serve the pipeline
         log.warning("serving the scikit-learn pipeline: ONNX compilation failed: %s", exc)
         return PipelineScorer(pipeline, f"ONNX compilation failed ({type(exc).__name__}: {exc})")
@@ -267,4 +274,28 @@ def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
             f"on {len(sample)} probe readings",
         )
     compiled.detail += f"; max |ONNX - sklearn| on {len(sample)} probe readings: {gap:.2g}"
+    compiled.single, note = single_reading(pipeline, reference._column, sample, expected)
+    compiled.detail += f"; single readings: {note}"
     return compiled
+
+
+def single_reading(
+    pipeline: Any, column: int, sample: FloatArray, expected: FloatArray
+) -> tuple[SingleReading | None, str]:
+    """The pipeline's tree code for one reading if it compiles and gives ``expected`` (the
+    pipeline's class-``column`` probabilities) on ``sample``, else None; and which path single
+    readings take. The code's class-``column`` probability is ``f(*values)[0]``.
+    """
+    try:
+        function = compile_trees(pipeline, (column,))
+    except Exception as exc:  # a tree the compiler does not expect: ONNX Runtime answers
+        log.warning("single readings on ONNX Runtime: tree code failed: %s", exc)
+        return None, f"ONNX Runtime (tree code failed: {type(exc).__name__}: {exc})"
+    if function is None:
+        return None, "ONNX Runtime (not a tree ensemble)"
+    scores = np.array([function(*row)[0] for row in sample.tolist()])
+    gap = float(np.max(np.abs(scores - expected)))
+    if not gap <= PROBE_TOLERANCE:
+        log.warning("single readings on ONNX Runtime: tree code differs by %.3g", gap)
+        return None, f"ONNX Runtime (tree code differs by {gap:.3g})"
+    return function, f"tree code (max |tree code - sklearn| on the probe: {gap:.2g})"

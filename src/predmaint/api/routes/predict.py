@@ -9,6 +9,7 @@ the event loop.
 
 import json
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from predmaint.api.deps import ModelDep
 from predmaint.api.metrics import ApiMetrics
 from predmaint.api.recording import AnswerRecorder, stamp
+from predmaint.api.responses import JSONBytes
 from predmaint.api.schemas import (
     PROBABILITY_MEANING,
     BatchPrediction,
@@ -48,6 +50,12 @@ def _encoded_texts(language: Language) -> dict[str, str]:
             f'"risk_level":{json.dumps(level, ensure_ascii=False)},"recommendation":{text}'
         )
     return encoded
+
+
+@lru_cache(maxsize=16)
+def _json_string(text: str) -> str:
+    """``text`` as a JSON string, encoded once per model version rather than per answer."""
+    return json.dumps(text)
 
 
 def _json(payload: dict[str, Any]) -> Response:
@@ -81,10 +89,11 @@ def router(
     )
     async def predict(reading: SensorReading, served: ModelDep) -> Response:
         scorer = served.scorer
+        values = reading.values()
         if scorer.runtime == SKLEARN:  # the slow fallback: keep the event loop free
-            p = await run_in_threadpool(scorer.probability_one, reading.values())
+            p = await run_in_threadpool(scorer.probability_one, values)
         else:
-            p = scorer.probability_one(reading.values())
+            p = scorer.probability_one(values)
         risk = assess(p, served.threshold, language)
         metrics.predicted(risk.prediction, risk.risk_level)
         # Same bytes json.dumps would write (floats are finite), without a generic encoder.
@@ -92,19 +101,19 @@ def router(
             f'{{"prediction":{risk.prediction},"probability":{risk.probability!r},'
             f"{texts[risk.risk_level]},"
             f'"failure_probability":{risk.failure_probability!r},'
-            f'"model_version":{json.dumps(served.info.version)}}}'
+            f'"model_version":{_json_string(served.info.version)}}}'
         )
         # every answer is traceable: an id first in the body, and a record queued (issue 10)
         prediction_id = recorder.new_id()
         recorder.record(
             prediction_id,
-            reading.values(),
+            values,
             risk.prediction,
             risk.failure_probability,
             risk.risk_level,
             served.info.version,
         )
-        return Response(stamp(body, prediction_id).encode(), media_type="application/json")
+        return JSONBytes(stamp(body, prediction_id).encode())
 
     @routes.post(
         "/predict/batch",
