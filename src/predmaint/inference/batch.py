@@ -82,7 +82,7 @@ def simulate_day(
     drift: float = 0.0,
     seed: int | None = None,
 ) -> Path:
-    """Write a simulated day of readings to ``inference/ds=…/simulated.parquet``."""
+    """Write a simulated plant day of readings to ``inference/ds=…/simulated.parquet``."""
     frame = simulate_readings(
         rows or settings.simulate_rows,
         ds,
@@ -90,6 +90,7 @@ def simulate_day(
         machine_types=settings.machine_types,
         labels=labels,
         drift=drift,
+        machines=settings.simulated_machines,
     )
     return write_parquet_atomic(frame, inference_partition(settings, ds) / SIMULATED_FILE)
 
