@@ -93,7 +93,8 @@ def test_repeats_count_exact_copies_only() -> None:
 
 def test_plant_columns_are_kept_typed_and_bad_ones_named() -> None:
     result = ReadingsCheck("s").check(_zoo())
-    reasons = dict(zip(result.quarantined["source_row"], result.quarantined["quarantine_reason"]))
+    rejected = result.quarantined
+    reasons = dict(zip(rejected["source_row"], rejected["quarantine_reason"], strict=True))
     assert reasons[17] == "timestamp must be an ISO 8601 date-time, e.g. 2026-11-25T08:30:00Z"
     assert (
         reasons[18]
