@@ -134,24 +134,23 @@ class WorkOrderTally:
             na_position="last",
             kind="stable",
         )
-        return [
-            WorkOrder(
-                priority=priority,
-                machine_id=None if row.by_reading else str(row.machine_id),
-                prediction_id=row.prediction_id,
-                risk_level=row.risk_level,
-                failure_probability=round(float(row.failure_probability), 6),
-                failure_mode=None if pd.isna(row.failure_mode) else str(row.failure_mode),
-                recommendation=row.recommendation,
-                alert_readings=int(row.alert_readings),
-                last_reading_at=_iso(
-                    row.reading_at
-                    if row.by_reading
-                    else self._last_seen.get(str(row.machine_id), row.reading_at)
-                ),
-            )
-            for priority, row in enumerate(ranked.itertuples(index=False), start=1)
-        ]
+        records: list[dict[str, Any]] = ranked.to_dict("records")  # type: ignore[assignment]
+        return [self._order(priority, row) for priority, row in enumerate(records, start=1)]
+
+    def _order(self, priority: int, row: dict[str, Any]) -> WorkOrder:
+        by_reading = bool(row["by_reading"])
+        last = row["reading_at"] if by_reading else self._last_seen.get(str(row["machine_id"]))
+        return WorkOrder(
+            priority=priority,
+            machine_id=None if by_reading else str(row["machine_id"]),
+            prediction_id=str(row["prediction_id"]),
+            risk_level=str(row["risk_level"]),
+            failure_probability=round(float(row["failure_probability"]), 6),
+            failure_mode=None if pd.isna(row["failure_mode"]) else str(row["failure_mode"]),
+            recommendation=str(row["recommendation"]),
+            alert_readings=int(row["alert_readings"]),
+            last_reading_at=_iso(last),
+        )
 
 
 def _reduce(alerts: pd.DataFrame) -> pd.DataFrame:
