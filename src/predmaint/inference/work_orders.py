@@ -82,47 +82,44 @@ class WorkOrderTally:
 
     def add(self, scored: pd.DataFrame) -> None:
         """Count one chunk of scored readings (the part file's columns)."""
-        machine = (
-            scored[MACHINE_ID].astype(object).where(scored[MACHINE_ID].notna(), None)
-            if MACHINE_ID in scored.columns
-            else pd.Series(None, index=scored.index, dtype=object)
-        )
-        stamp = (
-            scored[TIMESTAMP]
-            if TIMESTAMP in scored.columns
-            else pd.Series(pd.NaT, index=scored.index, dtype="datetime64[us, UTC]")
-        )
-        self._see(machine, stamp)
+        self.see(scored)
         alerting = scored["prediction"].to_numpy() == 1
-        if not alerting.any():
+        if alerting.any():
+            self.add_alerts(scored[alerting].reset_index(drop=True))
+
+    def see(self, readings: pd.DataFrame) -> None:
+        """Remember each machine's last reading time (any reading, alerting or not)."""
+        if MACHINE_ID not in readings.columns or TIMESTAMP not in readings.columns:
             return
-        alerts = pd.DataFrame(
+        known = readings[[MACHINE_ID, TIMESTAMP]].dropna()
+        for name, at in known.groupby(MACHINE_ID)[TIMESTAMP].max().items():
+            seen = self._last_seen.get(str(name))
+            self._last_seen[str(name)] = at if seen is None else max(seen, at)
+
+    def add_alerts(self, alerts: pd.DataFrame) -> None:
+        """Fold alerting readings (prediction 1) into the orders."""
+        n = len(alerts)
+        machine = alerts[MACHINE_ID] if MACHINE_ID in alerts.columns else pd.Series([None] * n)
+        stamp = alerts[TIMESTAMP] if TIMESTAMP in alerts.columns else pd.Series([pd.NaT] * n)
+        rows = pd.DataFrame(
             {
-                "machine_id": machine[alerting].to_numpy(),
-                "prediction_id": scored[PREDICTION_ID].astype(str).to_numpy()[alerting],
-                "risk_level": scored["risk_level"].astype(str).to_numpy()[alerting],
-                "failure_probability": scored["failure_probability"].to_numpy()[alerting],
-                "failure_mode": _failure_mode(scored).to_numpy()[alerting],
-                "recommendation": scored["recommendation"].astype(str).to_numpy()[alerting],
+                "machine_id": machine.astype(object).where(machine.notna(), None).to_numpy(),
+                "prediction_id": alerts[PREDICTION_ID].astype(str).to_numpy(),
+                "risk_level": alerts["risk_level"].astype(str).to_numpy(),
+                "failure_probability": alerts["failure_probability"].to_numpy(),
+                "failure_mode": _failure_mode(alerts).to_numpy(),
+                "recommendation": alerts["recommendation"].astype(str).to_numpy(),
                 "alert_readings": 1,
-                "utilisation": _utilisation(scored)[alerting],
-                "reading_at": stamp.to_numpy()[alerting],
+                "utilisation": _utilisation(alerts),
+                "reading_at": stamp.astype(object).to_numpy(),
             }
         )
         # a machine's alerts make one order; an alert without a machine id is its own
-        alerts["by_reading"] = alerts["machine_id"].isna()
-        alerts["key"] = alerts["machine_id"].where(~alerts["by_reading"], alerts["prediction_id"])
+        rows["by_reading"] = rows["machine_id"].isna()
+        rows["key"] = rows["machine_id"].where(~rows["by_reading"], rows["prediction_id"])
         if not self._alerts.empty:
-            alerts = pd.concat([self._alerts, alerts], ignore_index=True)
-        self._alerts = _reduce(alerts)
-
-    def _see(self, machine: pd.Series, stamp: pd.Series) -> None:
-        known = machine.notna() & stamp.notna()
-        if known.any():
-            latest = stamp[known].groupby(machine[known].to_numpy()).max()
-            for name, at in latest.items():
-                seen = self._last_seen.get(str(name))
-                self._last_seen[str(name)] = at if seen is None else max(seen, at)
+            rows = pd.concat([self._alerts, rows], ignore_index=True)
+        self._alerts = _reduce(rows)
 
     def orders(self) -> list[WorkOrder]:
         """The work orders, ranked: priority 1 first."""
@@ -174,6 +171,7 @@ def _iso(value: Any) -> str | None:
 
 def collect_work_orders(parts: Iterable[Path]) -> list[WorkOrder]:
     """The work orders of a day's part files (read back a row group at a time)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     tally = WorkOrderTally()
@@ -188,8 +186,13 @@ def collect_work_orders(parts: Iterable[Path]) -> list[WorkOrder]:
             ]
             if not {PREDICTION_ID, *_SCORED} <= names:
                 continue  # not a scored part file
+            plant = [c for c in (MACHINE_ID, TIMESTAMP) if c in names]
             for batch in parquet.iter_batches(columns=wanted):
-                tally.add(batch.to_pandas())
+                # only the alerts are made Python objects; the rest stays in Arrow
+                tally.see(batch.select(plant).to_pandas())
+                alerts = batch.filter(pc.equal(batch.column("prediction"), 1))
+                if alerts.num_rows:
+                    tally.add_alerts(alerts.to_pandas())
     return tally.orders()
 
 
