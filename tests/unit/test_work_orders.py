@@ -109,8 +109,9 @@ def test_without_plant_columns_every_alert_is_its_own_order() -> None:
 
 
 def test_files_have_the_documented_columns_utf8_and_iso_times(tmp_path: Path) -> None:
-    orders = _orders(_scored(DAY), 100)
-    csv, js = write_work_orders(tmp_path, orders)
+    tally = WorkOrderTally()
+    tally.add(_scored(DAY))
+    csv, js = write_work_orders(tmp_path, tally.table())
     assert (csv.name, js.name) == (CSV_FILE, JSON_FILE)
     text = csv.read_bytes().decode("utf-8")
     assert text.splitlines()[0] == ",".join(WORK_ORDER_COLUMNS)
@@ -123,6 +124,6 @@ def test_files_have_the_documented_columns_utf8_and_iso_times(tmp_path: Path) ->
     for at in table["last_reading_at"]:
         assert pd.Timestamp(at).isoformat() == at and at.endswith("+00:00")
     # an empty day still writes both files: no order today, rather than no answer
-    write_work_orders(tmp_path, [])
+    write_work_orders(tmp_path, WorkOrderTally().table())
     assert csv.read_text(encoding="utf-8").strip() == ",".join(WORK_ORDER_COLUMNS)
     assert json.loads(js.read_text(encoding="utf-8")) == []

@@ -276,7 +276,7 @@ def write_report(
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
     _drop_stale(out_dir, parts)
-    orders = collect_work_orders(out_dir / p.output for p in parts if p.output)
+    orders = collect_work_orders(out_dir / p.output for p in parts if p.output).table()
     write_work_orders(out_dir, orders)
     levels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()

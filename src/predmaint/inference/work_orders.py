@@ -18,7 +18,7 @@ with the machines and the alerts without a machine id, not with the day. The fil
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import pandas as pd
 
 from predmaint.data.columns import MACHINE_ID, TIMESTAMP
 from predmaint.inference.ids import PREDICTION_ID
-from predmaint.storage import write_csv_atomic, write_json_atomic
+from predmaint.storage import write_bytes_atomic, write_csv_atomic
 
 CSV_FILE = "work_orders.csv"
 JSON_FILE = "work_orders.json"
@@ -36,6 +36,8 @@ FAILURE_MODE = "failure_mode"
 #: Per-reading columns ending so are the diagnosis' share of a documented limit used (>= 1:
 #: the rule is broken); a reading's utilisation is the largest of them.
 UTILISATION_SUFFIX = "utilisation"
+#: Readings read back at a time (the batch job's default chunk: the same bounded memory).
+READ_ROWS = 250_000
 _SCORED = ("prediction", "failure_probability", "risk_level", "recommendation")
 
 
@@ -77,7 +79,8 @@ class WorkOrderTally:
     """The day's alerts reduced, chunk by chunk, to one worst reading and a count per order."""
 
     def __init__(self) -> None:
-        self._alerts = pd.DataFrame()
+        self._machines = pd.DataFrame()  # one row per machine: reduced as chunks come
+        self._lone: list[pd.DataFrame] = []  # alerts without a machine id: nothing to reduce
         self._last_seen: dict[str, pd.Timestamp] = {}
 
     def add(self, scored: pd.DataFrame) -> None:
@@ -87,12 +90,13 @@ class WorkOrderTally:
         if alerting.any():
             self.add_alerts(scored[alerting].reset_index(drop=True))
 
-    def see(self, readings: pd.DataFrame) -> None:
-        """Remember each machine's last reading time (any reading, alerting or not)."""
-        if MACHINE_ID not in readings.columns or TIMESTAMP not in readings.columns:
+    def see(self, readings: pd.DataFrame, column: str = TIMESTAMP) -> None:
+        """Remember each machine's last reading time (any reading, alerting or not); ``column``
+        holds the times (a per-machine maximum already, when the caller grouped them)."""
+        if MACHINE_ID not in readings.columns or column not in readings.columns:
             return
-        known = readings[[MACHINE_ID, TIMESTAMP]].dropna()
-        for name, at in known.groupby(MACHINE_ID)[TIMESTAMP].max().items():
+        known = readings[[MACHINE_ID, column]].dropna()
+        for name, at in known.groupby(MACHINE_ID)[column].max().items():
             seen = self._last_seen.get(str(name))
             self._last_seen[str(name)] = at if seen is None else max(seen, at)
 
@@ -117,60 +121,75 @@ class WorkOrderTally:
         # a machine's alerts make one order; an alert without a machine id is its own
         rows["by_reading"] = rows["machine_id"].isna()
         rows["key"] = rows["machine_id"].where(~rows["by_reading"], rows["prediction_id"])
-        if not self._alerts.empty:
-            rows = pd.concat([self._alerts, rows], ignore_index=True)
-        self._alerts = _reduce(rows)
+        lone = rows["by_reading"].to_numpy()
+        if lone.any():
+            self._lone.append(rows[lone])
+        if not lone.all():
+            machines = rows[~lone]
+            if not self._machines.empty:
+                machines = pd.concat([self._machines, machines], ignore_index=True)
+            self._machines = _reduce(machines)
 
-    def orders(self) -> list[WorkOrder]:
-        """The work orders, ranked: priority 1 first."""
-        if self._alerts.empty:
-            return []
-        ranked = self._alerts.sort_values(
+    def table(self) -> pd.DataFrame:
+        """The work orders ranked (priority 1 first), as a frame of :data:`WORK_ORDER_COLUMNS`.
+
+        Built column-wise: a day without machine ids can hold one order per alerting reading.
+        """
+        parts = [f for f in (self._machines, *self._lone) if not f.empty]
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in WORK_ORDER_COLUMNS})
+        ranked = pd.concat(parts, ignore_index=True).sort_values(
             ["failure_probability", "utilisation", "alert_readings", "by_reading", "key"],
             ascending=[False, False, False, True, True],
             na_position="last",
             kind="stable",
         )
-        records: list[dict[str, Any]] = ranked.to_dict("records")  # type: ignore[assignment]
-        return [self._order(priority, row) for priority, row in enumerate(records, start=1)]
+        lone = ranked["by_reading"].to_numpy(dtype=bool)
+        seen = pd.Series(self._last_seen, dtype=object)
+        last = ranked["machine_id"].map(seen).where(~lone, ranked["reading_at"])
+        mode = ranked["failure_mode"]
+        return pd.DataFrame(
+            {
+                "priority": np.arange(1, len(ranked) + 1),
+                "machine_id": ranked["machine_id"].astype(object).where(~lone, None),
+                "prediction_id": ranked["prediction_id"].astype(object),
+                "risk_level": ranked["risk_level"].astype(object),
+                "failure_probability": ranked["failure_probability"].round(6),
+                "failure_mode": mode.astype(object).where(mode.notna(), None),
+                "recommendation": ranked["recommendation"].astype(object),
+                "alert_readings": ranked["alert_readings"].astype(np.int64),
+                "last_reading_at": _iso(last),
+            }
+        ).reset_index(drop=True)
 
-    def _order(self, priority: int, row: dict[str, Any]) -> WorkOrder:
-        by_reading = bool(row["by_reading"])
-        last = row["reading_at"] if by_reading else self._last_seen.get(str(row["machine_id"]))
-        return WorkOrder(
-            priority=priority,
-            machine_id=None if by_reading else str(row["machine_id"]),
-            prediction_id=str(row["prediction_id"]),
-            risk_level=str(row["risk_level"]),
-            failure_probability=round(float(row["failure_probability"]), 6),
-            failure_mode=None if pd.isna(row["failure_mode"]) else str(row["failure_mode"]),
-            recommendation=str(row["recommendation"]),
-            alert_readings=int(row["alert_readings"]),
-            last_reading_at=_iso(last),
-        )
+    def orders(self) -> list[WorkOrder]:
+        """The work orders as typed records, ranked: priority 1 first."""
+        rows: list[dict[str, Any]] = self.table().to_dict("records")  # type: ignore[assignment]
+        return [WorkOrder(**row) for row in rows]
 
 
 def _reduce(alerts: pd.DataFrame) -> pd.DataFrame:
-    """One row per order: its worst reading (probability, then utilisation), alerts summed."""
+    """One row per machine: its worst reading (probability, then utilisation), alerts summed."""
     worst = alerts.sort_values(
         ["failure_probability", "utilisation", "reading_at"],
         ascending=[False, False, False],
         na_position="last",
         kind="stable",
-    ).drop_duplicates(["by_reading", "key"])
-    counts = alerts.groupby(["by_reading", "key"])["alert_readings"].sum()
-    index = pd.MultiIndex.from_frame(worst[["by_reading", "key"]])
-    return worst.assign(alert_readings=counts.reindex(index).to_numpy()).reset_index(drop=True)
+    ).drop_duplicates("key")
+    counts = alerts.groupby("key")["alert_readings"].sum()
+    return worst.assign(alert_readings=worst["key"].map(counts).to_numpy()).reset_index(drop=True)
 
 
-def _iso(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).tz_convert("UTC").isoformat()
+def _iso(stamps: pd.Series) -> pd.Series:
+    """ISO 8601 texts in UTC (``2026-11-25T08:30:00+00:00``); None where there is no time."""
+    utc = pd.to_datetime(stamps, utc=True)
+    text = utc.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return text.astype(object).where(utc.notna(), None)
 
 
-def collect_work_orders(parts: Iterable[Path]) -> list[WorkOrder]:
+def collect_work_orders(parts: Iterable[Path]) -> WorkOrderTally:
     """The work orders of a day's part files (read back a row group at a time)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -187,18 +206,23 @@ def collect_work_orders(parts: Iterable[Path]) -> list[WorkOrder]:
             if not {PREDICTION_ID, *_SCORED} <= names:
                 continue  # not a scored part file
             plant = [c for c in (MACHINE_ID, TIMESTAMP) if c in names]
-            for batch in parquet.iter_batches(columns=wanted):
-                # only the alerts are made Python objects; the rest stays in Arrow
-                tally.see(batch.select(plant).to_pandas())
+            for batch in parquet.iter_batches(batch_size=READ_ROWS, columns=wanted):
+                # only the alerts and one time per machine become Python objects
+                if len(plant) == 2:
+                    latest = pa.Table.from_batches([batch.select(plant)]).group_by(MACHINE_ID)
+                    tally.see(
+                        latest.aggregate([(TIMESTAMP, "max")]).to_pandas(), f"{TIMESTAMP}_max"
+                    )
                 alerts = batch.filter(pc.equal(batch.column("prediction"), 1))
                 if alerts.num_rows:
                     tally.add_alerts(alerts.to_pandas())
-    return tally.orders()
+    return tally
 
 
-def write_work_orders(out_dir: Path, orders: list[WorkOrder]) -> tuple[Path, Path]:
-    """``work_orders.csv`` and ``work_orders.json`` in ``out_dir`` (header / ``[]`` when none)."""
-    records = [asdict(order) for order in orders]
-    frame = pd.DataFrame(records, columns=list(WORK_ORDER_COLUMNS))
-    csv = write_csv_atomic(frame, out_dir / CSV_FILE)
-    return csv, write_json_atomic(out_dir / JSON_FILE, records)
+def write_work_orders(out_dir: Path, table: pd.DataFrame) -> tuple[Path, Path]:
+    """``work_orders.csv`` and ``work_orders.json`` in ``out_dir`` from :meth:`WorkOrderTally.table`
+    (a header line and ``[]`` when there is no order)."""
+    table = table[list(WORK_ORDER_COLUMNS)]
+    csv = write_csv_atomic(table, out_dir / CSV_FILE)
+    text = table.to_json(orient="records", force_ascii=False, indent=2) if len(table) else "[]"
+    return csv, write_bytes_atomic(out_dir / JSON_FILE, (text + "\n").encode("utf-8"))
