@@ -255,6 +255,7 @@ def _print_batch(report: BatchReport) -> None:
                 "status": report.status,
                 "risk levels": report.risk_levels,
                 "predicted failures": report.predicted_failures,
+                "work orders": report.work_orders,
             },
         )
     )

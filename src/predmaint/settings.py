@@ -98,6 +98,11 @@ class Settings(BaseSettings):
 
     # --- batch and simulation ---------------------------------------------------------------
     simulate_rows: int = Field(default=1000, ge=1)
+    simulated_machines: int = Field(
+        default=20,  # predmaint.data.simulate.DEFAULT_MACHINES (settings import nothing above)
+        ge=1,
+        description="Machines of the simulated plant whose day is scored when no readings arrived.",
+    )
     batch_chunk_rows: int = Field(
         default=250_000,
         ge=1,

@@ -170,7 +170,7 @@ def _run_main_job(
         result.batch_report = report
         out.append(
             f"{report.rows_scored} scored with v{report.model_version}, "
-            f"{report.predicted_failures} predicted failures"
+            f"{report.predicted_failures} predicted failures, {report.work_orders} work orders"
         )
     with step("monitoring") as out:
         # report only: the main job trains and promotes by itself; acting is for the loop

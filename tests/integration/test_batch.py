@@ -20,6 +20,7 @@ from predmaint.inference.batch import (
     write_report,
 )
 from predmaint.inference.risk import RISK_LEVELS
+from predmaint.inference.work_orders import WORK_ORDER_COLUMNS
 from predmaint.models.compiled import PARITY_TOLERANCE
 from predmaint.models.loading import load_model
 from predmaint.settings import Settings
@@ -154,3 +155,64 @@ def test_a_day_with_only_bad_readings_fails_clearly(home: Settings) -> None:
 def test_no_champion_says_how_to_train(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="predmaint run"):
         run_batch(make_settings(tmp_path), DAY, rows=10)
+
+
+def test_a_simulated_plant_day_writes_work_orders_one_per_machine(home: Settings) -> None:
+    # given a plant of 8 machines whose day is simulated and scored
+    plant = home.model_copy(update={"simulated_machines": 8})
+    report = run_batch(plant, DAY, rows=800)
+    scored = _predictions(plant, DAY)
+    folder = partition_dir(plant.predictions_dir, DAY)
+    # then the readings keep their machine and time, and the day has both work-order files
+    assert scored["machine_id"].nunique() == 8
+    assert str(scored["timestamp"].dtype) == "datetime64[us, UTC]"
+    table = pd.read_csv(folder / "work_orders.csv", dtype={"machine_id": str}, encoding="utf-8")
+    records = read_json(folder / "work_orders.json")
+    assert tuple(table.columns) == WORK_ORDER_COLUMNS, "the documented CMMS columns"
+    assert [tuple(r) for r in records] == [WORK_ORDER_COLUMNS] * len(table)
+    assert table["machine_id"].tolist() == [r["machine_id"] for r in records]
+    # one row per machine with an alert, with its alert count and last reading, worst first
+    alerts = scored[scored["prediction"] == 1].groupby("machine_id")
+    assert len(alerts) >= 3, "the day must exercise the ranking"
+    assert report.work_orders == len(table) == len(alerts)
+    assert table["machine_id"].is_unique
+    counts = alerts.size()
+    assert dict(zip(table["machine_id"], table["alert_readings"], strict=True)) == counts.to_dict()
+    assert (table["failure_probability"].diff().dropna() <= 0).all()
+    assert table["priority"].tolist() == list(range(1, len(table) + 1))
+    for row in table.itertuples():
+        readings = scored[scored["machine_id"] == row.machine_id]
+        top = readings["failure_probability"].max()
+        worst = readings[readings["failure_probability"] == top]  # ties: any of them
+        assert row.failure_probability == pytest.approx(top, abs=1e-6)
+        assert row.prediction_id in set(worst["prediction_id"])
+        assert row.risk_level == worst["risk_level"].iloc[0]
+        assert row.last_reading_at == readings["timestamp"].max().isoformat()
+
+
+def test_plant_columns_from_a_csv_are_checked_and_lone_readings_rank_alone(
+    home: Settings,
+) -> None:
+    # given a plant CSV: ISO text times, one of them broken, and readings without a machine id
+    frame = simulate_readings(400, DAY, seed=12, machines=4)
+    frame["timestamp"] = frame["timestamp"].map(lambda t: t.isoformat())
+    frame.loc[3, "timestamp"] = "25/12/2026 8h"
+    frame.loc[frame.index % 5 == 0, "machine_id"] = None
+    folder = inference_partition(home, DAY)
+    folder.mkdir(parents=True)
+    frame.to_csv(folder / "line.csv", index=False)
+    # when the day is scored
+    report = run_batch(home, DAY)
+    # then the bad time is quarantined with a reason naming the field, the rest scored
+    assert report.quality.quarantine_reasons == {
+        "timestamp must be an ISO 8601 date-time, e.g. 2026-11-25T08:30:00Z": 1
+    }
+    scored = _predictions(home, DAY)
+    lone = scored[scored["machine_id"].isna() & (scored["prediction"] == 1)]
+    orders = read_json(partition_dir(home.predictions_dir, DAY) / "work_orders.json")
+    unnamed = [o for o in orders if o["machine_id"] is None]
+    assert sorted(o["prediction_id"] for o in unnamed) == sorted(lone["prediction_id"])
+    assert all(o["alert_readings"] == 1 for o in unnamed)
+    assert (
+        len(orders) == len(unnamed) + scored.loc[scored["prediction"] == 1, "machine_id"].nunique()
+    )

@@ -116,3 +116,25 @@ def test_excerpt_of_a_huge_value_is_cut_and_costs_what_it_shows() -> None:
     text = excerpt(huge, 40)
     assert len(text) == 40 and text.endswith("…"), text
     assert len(excerpt("y" * 10**6)) == VALUE_EXCERPT
+
+
+@pytest.mark.parametrize("path", sorted(ROUTES))
+def test_machine_and_time_are_accepted_and_a_bad_time_is_named(
+    app_factory: Callable[..., object], path: str
+) -> None:
+    app = app_factory()
+    field = ROUTES[path][1].replace("torque", "{}")
+    good = {**SPEC_EXAMPLE, "machine_id": "L-001", "timestamp": "2026-11-25T08:30:00+01:00"}
+    answer = post(app, path, ROUTES[path][0].format(json.dumps(good)).encode())
+    assert answer.status_code == 200, answer.text
+    for bad, name, rule in (
+        ({"timestamp": "25/11/2026 08:30"}, "timestamp", "ISO 8601 date-time"),
+        ({"timestamp": 1764059400}, "timestamp", "ISO 8601 date-time"),
+        ({"machine_id": "   "}, "machine_id", "pattern"),
+        ({"machine_id": "M" * 65}, "machine_id", "at most 64 characters"),
+    ):
+        body = ROUTES[path][0].format(json.dumps({**SPEC_EXAMPLE, **bad})).encode()
+        response = post(app, path, body)
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["detail"]
+        assert error["field"] == field.format(name) and rule in error["msg"], error

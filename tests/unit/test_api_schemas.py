@@ -32,7 +32,8 @@ def with_value(name: str, raw: str) -> str:
 
 
 def test_fields_are_the_sensor_columns_in_model_order() -> None:
-    assert tuple(SensorReading.model_fields) == SENSOR_COLUMNS, "request fields = model inputs"
+    fields = tuple(SensorReading.model_fields)
+    assert fields == (*SENSOR_COLUMNS, "machine_id", "timestamp"), "model inputs first"
     reading = SensorReading.model_validate(SPEC_EXAMPLE)
     assert reading.values() == tuple(float(SPEC_EXAMPLE[c]) for c in SENSOR_COLUMNS)
 

@@ -31,6 +31,12 @@ def _zoo() -> pd.DataFrame:
     frame.loc[13, "rotational_speed"] = 6000.0  # the upper bound is in
     frame.loc[14, "tool_wear"] = -0.0
     frame.loc[15, ["air_temperature", "process_temperature"]] = [np.nan, -np.inf]
+    frame["timestamp"] = frame["timestamp"].astype("str")  # as a plant writes them: ISO text
+    frame.loc[16, "timestamp"] = "yesterday"
+    frame.loc[17, "machine_id"] = "   "
+    frame.loc[18, ["machine_id", "timestamp"]] = ["M" * 65, "2026-05-01T08:00:00+02:00"]
+    frame.loc[19, ["machine_id", "timestamp"]] = [None, None]  # both optional
+    frame.loc[20, "timestamp"] = "2026-05-01T08:00:00"  # no offset: UTC
     return frame.astype({"udi": "Int64"})
 
 
@@ -46,14 +52,14 @@ def test_vectorised_check_matches_pandera_on_bad_data(as_text: bool) -> None:
         frame = frame.astype("str").replace({"nan": None, "<NA>": None, "None": None})
     valid, quarantined = _reference(frame)
     result = ReadingsCheck("s").check(frame)
-    assert len(quarantined) == 10, "the zoo must exercise the rules"
+    assert len(quarantined) == 13, "the zoo must exercise the rules"
     pd.testing.assert_frame_equal(result.quarantined, quarantined)
     pd.testing.assert_frame_equal(result.valid, valid)
 
 
 def test_unparseable_values_get_pandera_reasons_and_duplicates_span_chunks() -> None:
     frame = _zoo().astype({"torque": "str"})
-    frame.loc[20, "torque"] = "broken"
+    frame.loc[21, "torque"] = "broken"
     frame.loc[40, "udi"] = frame["udi"].iloc[25]  # duplicate across the chunk boundary below
     valid, quarantined = _reference(frame)
     check = ReadingsCheck("s")
@@ -83,3 +89,21 @@ def test_repeats_count_exact_copies_only() -> None:
     assert repeats.add(np.vstack([base, base[:1]]), np.array([3, 4, 5])) == 3
     assert repeats.add(np.array([[300.0, 310.0, 1500.0, 40.0, 0.0 + 1e-9]]), np.array([6])) == 0
     assert repeats.count == 3 and repeats.examples == [3, 4, 5]
+
+
+def test_plant_columns_are_kept_typed_and_bad_ones_named() -> None:
+    result = ReadingsCheck("s").check(_zoo())
+    rejected = result.quarantined
+    reasons = dict(zip(rejected["source_row"], rejected["quarantine_reason"], strict=True))
+    assert reasons[17] == "timestamp must be an ISO 8601 date-time, e.g. 2026-11-25T08:30:00Z"
+    assert (
+        reasons[18]
+        == reasons[19]
+        == "machine_id must be text of 1 to 64 characters, not only spaces"
+    )
+    valid = result.valid.set_index(pd.Index(result.valid_rows))
+    assert str(valid["timestamp"].dtype) == "datetime64[us, UTC]"
+    assert valid.loc[21, "timestamp"] == pd.Timestamp("2026-05-01T08:00:00Z"), "no offset: UTC"
+    machines = valid["machine_id"]
+    assert machines.isna()[20] and valid["timestamp"].isna()[20], "both optional"
+    assert str(machines[1]).startswith("L-")

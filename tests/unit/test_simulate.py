@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from predmaint.data.schemas import labelled_schema
-from predmaint.data.simulate import failure_modes, simulate_readings
+from predmaint.data.simulate import WEAR_PER_PROCESS, failure_modes, simulate_readings
 from predmaint.data.validation import validate_frame
 
 DAY = date(2026, 11, 25)
@@ -37,11 +38,49 @@ def test_marginals_match_the_documented_process(day: pd.DataFrame) -> None:
     assert day["rotational_speed"].mean() == pytest.approx(1539, rel=0.05)
 
 
-def test_tool_wear_grows_by_two_minutes_and_is_replaced_by_240(day: pd.DataFrame) -> None:
-    steps = day["tool_wear"].diff().dropna()
-    assert set(steps[steps > 0].unique()) == {2.0}
-    assert day["tool_wear"].max() <= 242
-    assert (steps < 0).sum() >= 30  # the tool is replaced many times over 5,000 processes
+def test_a_day_is_a_plant_of_n_machines_through_the_day() -> None:
+    # given a plant of 12 machines making the three variants
+    day = simulate_readings(3000, DAY, machine_types=("L", "M", "H"), machines=12)
+    # then every machine sends readings, under an id naming its variant and number
+    ids = sorted(day["machine_id"].unique())
+    assert len(ids) == 12, ids
+    assert all(re.fullmatch(r"[LMH]-0(0[1-9]|1[0-2])", i) for i in ids), ids
+    assert (day["machine_id"].str[0] == day["type"]).all(), "a machine makes one variant"
+    assert day.groupby("machine_id")["type"].nunique().max() == 1
+    # and the readings are in time order, spread over that day (UTC)
+    stamps = day["timestamp"]
+    assert str(stamps.dtype) == "datetime64[us, UTC]"
+    assert stamps.is_monotonic_increasing
+    assert stamps.min().date() == DAY and stamps.max().date() == DAY
+    assert stamps.max() - stamps.min() > pd.Timedelta(hours=23)
+
+
+@pytest.mark.parametrize("machine_types", [("L",), ("L", "M", "H")])
+def test_each_machines_tool_wears_reading_after_reading_until_replaced(
+    machine_types: tuple[str, ...],
+) -> None:
+    day = simulate_readings(6000, DAY, machine_types=machine_types, machines=10, labels=True)
+    replacements = 0
+    for machine, readings in day.groupby("machine_id", sort=False):
+        wear = readings["tool_wear"].to_numpy()
+        step = WEAR_PER_PROCESS[str(machine)[0]]
+        diffs = np.diff(wear)
+        # between replacements wear grows by the variant's step per process, never down
+        assert set(diffs[diffs >= 0]) <= {float(step)}, (machine, set(diffs))
+        # a replacement happens inside the 200-240 min window; the new tool starts at one step
+        last = wear[:-1][diffs < 0]
+        assert ((last >= 200) & (last < 240 + step)).all(), (machine, last)
+        assert (wear[1:][diffs < 0] == step).all(), machine
+        replacements += len(last)
+        # a tool-wear failure is a tool's last reading, inside the window
+        failed = readings["twf"].to_numpy() == 1
+        assert (wear[failed] >= 200).all(), machine
+    assert replacements >= 20, "600 processes per machine wear out several tools"
+
+
+def test_machines_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="machines"):
+        simulate_readings(10, DAY, machines=0)
 
 
 def test_labels_follow_the_failure_rules(day: pd.DataFrame) -> None:

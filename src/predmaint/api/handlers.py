@@ -35,6 +35,8 @@ _EXPECTED = {
     "dict": "a JSON object",
     "list": "a JSON array",
     "string": "a JSON string",
+    "datetime": "an ISO 8601 date-time such as 2026-11-25T08:30:00Z",
+    "datetime_from_date": "an ISO 8601 date-time such as 2026-11-25T08:30:00Z",
 }
 _TEMPERATURES = {AIR_TEMPERATURE, PROCESS_TEMPERATURE}
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}

@@ -8,13 +8,16 @@ applies, and they appear in the OpenAPI schema (Swagger shows them, schemathesis
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
 from predmaint.data.columns import (
     AIR_TEMPERATURE,
+    MACHINE_ID_MAX_LENGTH,
     PROCESS_TEMPERATURE,
     ROTATIONAL_SPEED,
     SENSOR_COLUMNS,
@@ -68,6 +71,29 @@ class SensorReading(BaseModel):
     rotational_speed: float = sensor_field(ROTATIONAL_SPEED)
     torque: float = sensor_field(TORQUE)
     tool_wear: float = sensor_field(TOOL_WEAR)
+    # Optional, after the sensors: where and when the reading was taken (batch files' columns).
+    machine_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MACHINE_ID_MAX_LENGTH,
+        pattern=r"\S",
+        description="The machine that sent the reading (not AI4I's product_id, a product serial).",
+        examples=["L-001"],
+    )
+    timestamp: datetime | None = Field(
+        default=None,
+        strict=False,  # a JSON string, also where the body arrives parsed (/predict/batch)
+        description="When the reading was taken, ISO 8601 (UTC when no offset is given).",
+        examples=["2026-11-25T08:30:00Z"],
+    )
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _timestamp_is_text(cls, value: Any) -> Any:
+        """Lax parsing would read a number as Unix time; only ISO 8601 text is a timestamp."""
+        if value is not None and not isinstance(value, str | datetime):
+            raise PydanticCustomError("datetime_type", "Input should be a valid datetime")
+        return value
 
     def values(self) -> tuple[float, float, float, float, float]:
         """The values in model order (:data:`SENSOR_COLUMNS`)."""
@@ -80,7 +106,9 @@ class SensorReading(BaseModel):
         )
 
 
-assert tuple(SensorReading.model_fields) == SENSOR_COLUMNS, "field order is the model's order"
+assert tuple(SensorReading.model_fields)[: len(SENSOR_COLUMNS)] == SENSOR_COLUMNS, (
+    "the sensors come first, in the model's order"
+)
 
 
 class Prediction(BaseModel):

@@ -23,6 +23,12 @@ SENSOR_COLUMNS: tuple[str, ...] = (
     TOOL_WEAR,
 )
 IDENTITY_COLUMNS: tuple[str, ...] = ("udi", "product_id", "type")
+#: Where and when a reading was taken, both optional: the machine that sent it (AI4I's
+#: ``product_id`` is a product serial, not a machine) and its time (ISO 8601; UTC when no offset).
+MACHINE_ID = "machine_id"
+TIMESTAMP = "timestamp"
+PLANT_COLUMNS: tuple[str, ...] = (MACHINE_ID, TIMESTAMP)
+MACHINE_ID_MAX_LENGTH = 64
 TARGET = "machine_failure"
 FAILURE_MODES: tuple[str, ...] = ("twf", "hdf", "pwf", "osf", "rnf")
 LABEL_COLUMNS: tuple[str, ...] = (TARGET, *FAILURE_MODES)
@@ -72,6 +78,11 @@ def range_rule(name: str) -> str:
 
 #: The reason a reading of an unknown machine type is refused.
 TYPE_RULE = f"type must be one of {MACHINE_TYPES}"
+#: The reasons a reading's plant columns are refused (a missing value is allowed: optional).
+MACHINE_ID_RULE = (
+    f"machine_id must be text of 1 to {MACHINE_ID_MAX_LENGTH} characters, not only spaces"
+)
+TIMESTAMP_RULE = "timestamp must be an ISO 8601 date-time, e.g. 2026-11-25T08:30:00Z"
 
 #: UCI header (with units, as in the zip) -> snake_case name. The unit-less headers of UCI's
 #: ``data.csv`` map through :func:`normalise_header`, which strips the ``[unit]`` suffix first.

@@ -21,12 +21,22 @@ import numpy as np
 import pandas as pd
 
 from predmaint.data.columns import (
+    MACHINE_ID,
+    MACHINE_ID_RULE,
     MACHINE_TYPES,
     SENSOR_COLUMNS,
     SENSOR_RANGES,
+    TIMESTAMP,
+    TIMESTAMP_RULE,
     TYPE_RULE,
     finite_rule,
     range_rule,
+)
+from predmaint.data.plant import (
+    bad_machine_ids,
+    bad_timestamps,
+    machine_ids,
+    parse_timestamps,
 )
 from predmaint.errors import DataValidationError
 
@@ -170,6 +180,10 @@ class ReadingsCheck:
         if "type" in typed.columns:
             kind = typed["type"]
             masks.append((TYPE_RULE, (kind.notna() & ~kind.isin(MACHINE_TYPES)).to_numpy()))
+        if MACHINE_ID in typed.columns:
+            masks.append((MACHINE_ID_RULE, bad_machine_ids(typed[MACHINE_ID])))
+        if TIMESTAMP in typed.columns:
+            masks.append((TIMESTAMP_RULE, bad_timestamps(frame[TIMESTAMP], typed[TIMESTAMP])))
         bad = np.zeros(len(frame), dtype=bool)
         for _, mask in masks:
             bad |= mask
@@ -244,6 +258,10 @@ def _parse(frame: pd.DataFrame) -> pd.DataFrame | None:
                 typed[name] = column.astype("Int64")
             elif name in ("product_id", "type"):
                 typed[name] = column if column.dtype == "str" else column.astype("str")
+            elif name == MACHINE_ID:
+                typed[name] = machine_ids(column)
+            elif name == TIMESTAMP:
+                typed[name] = parse_timestamps(column)  # NaT where it does not parse: a reason
             else:
                 typed[name] = column
     except (ValueError, TypeError, OverflowError):

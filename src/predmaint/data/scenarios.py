@@ -25,7 +25,7 @@ from predmaint.data.columns import (
     SENSOR_RANGES,
     TARGET,
 )
-from predmaint.data.simulate import failure_modes, simulate_readings
+from predmaint.data.simulate import DEFAULT_MACHINES, failure_modes, simulate_readings
 
 Scenario = Literal["normal", "cooling_loss", "slow_spindle"]
 SCENARIOS: tuple[Scenario, ...] = ("normal", "cooling_loss", "slow_spindle")
@@ -64,8 +64,11 @@ def simulate_scenario(
     seed: int | None = None,
     machine_types: tuple[str, ...] | list[str] = ("L",),
     labels: bool = False,
+    machines: int = DEFAULT_MACHINES,
 ) -> pd.DataFrame:
-    """A simulated day under ``scenario`` (at its benchmark severity unless one is given)."""
-    frame = simulate_readings(rows, ds, seed=seed, machine_types=machine_types, labels=labels)
+    """A simulated plant day under ``scenario`` (at its benchmark severity unless one is given)."""
+    frame = simulate_readings(
+        rows, ds, seed=seed, machine_types=machine_types, labels=labels, machines=machines
+    )
     level = DEFAULT_SEVERITY[scenario] if severity is None else severity
     return apply_scenario(frame, scenario, level)

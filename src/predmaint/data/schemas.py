@@ -16,14 +16,19 @@ import pandera.pandas as pa
 from predmaint.data.columns import (
     FAILURE_MODES,
     LABEL_COLUMNS,
+    MACHINE_ID,
+    MACHINE_ID_RULE,
     MACHINE_TYPES,
     SENSOR_COLUMNS,
     SENSOR_RANGES,
     TARGET,
+    TIMESTAMP,
+    TIMESTAMP_RULE,
     TYPE_RULE,
     finite_rule,
     range_rule,
 )
+from predmaint.data.plant import bad_machine_ids, parse_timestamps
 
 
 def finite_check(name: str) -> pa.Check:
@@ -74,10 +79,33 @@ def _identity_columns(required: bool) -> dict[str, pa.Column]:
     }
 
 
+def _plant_columns() -> dict[str, pa.Column]:
+    """The optional machine id and timestamp (rules in :mod:`predmaint.data.plant`)."""
+    return {
+        MACHINE_ID: pa.Column(
+            str,
+            checks=pa.Check(
+                lambda s: pd.Series(~bad_machine_ids(s), index=s.index), error=MACHINE_ID_RULE
+            ),
+            nullable=True,
+            required=False,
+            coerce=True,
+        ),
+        # no dtype: the text is parsed by the check, then by ``with_plant_columns``
+        TIMESTAMP: pa.Column(
+            checks=pa.Check(lambda s: parse_timestamps(s).notna(), error=TIMESTAMP_RULE),
+            nullable=True,
+            required=False,
+        ),
+    }
+
+
 def readings_schema(*, identity_required: bool) -> pa.DataFrameSchema:
-    """Sensor readings (the AI4I file requires identity columns; plant readings may omit them)."""
+    """Sensor readings (the AI4I file requires identity columns; plant readings may omit them,
+    and may say which machine sent them and when)."""
     columns = {name: _sensor_column(name) for name in SENSOR_COLUMNS}
     columns.update(_identity_columns(identity_required))
+    columns.update(_plant_columns())
     return pa.DataFrameSchema(columns, name="readings", coerce=True, strict=False)
 
 

@@ -1,9 +1,15 @@
-"""A day of new sensor readings, drawn from AI4I 2020's documented generation process.
+"""A day of a plant's sensor readings, drawn from AI4I 2020's documented generation process.
 
 What the daily batch scores when no plant data arrives, and fresh labelled data for checking the
 champion. The process (``../shared/data/README.md``): random-walk temperatures, speed derived from
 power with noise, torque around 40 Nm, tool wear added per process with tool replacement at
 200-240 min, and the HDF/PWF/OSF/TWF/RNF failure rules.
+
+A day is a shop floor, not independent rows: ``machines`` machines (ids ``L-001``, ``M-002``, …,
+each making one product variant, drawn with the documented shares) send readings at times spread
+through the day; each reading is one process on its machine, so each machine's tool wears reading
+after reading (+2/3/5 min for L/M/H) until its own replacement wear, drawn in 200-240 min, where
+the tool is replaced (or fails: TWF) and wear starts again from zero. Rows are in time order.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ import pandas as pd
 
 from predmaint.data.columns import (
     AIR_TEMPERATURE,
+    MACHINE_ID,
     PROCESS_TEMPERATURE,
     ROTATIONAL_SPEED,
     TARGET,
+    TIMESTAMP,
     TOOL_WEAR,
     TORQUE,
 )
+from predmaint.data.plant import TIMESTAMP_DTYPE
 
 WEAR_PER_PROCESS = {"L": 2, "M": 3, "H": 5}
 OVERSTRAIN_LIMIT = {"L": 11_000.0, "M": 12_000.0, "H": 13_000.0}
@@ -31,6 +40,10 @@ _SPEED_A, _SPEED_B, _SPEED_NOISE = 17_135.0, 1_076.0, 71.0
 _TORQUE_MIN, _SPEED_MIN, _SPEED_MAX = 3.8, 1_100.0, 2_886.0
 TWF_PROBABILITY = 0.4  # share of tool replacements that end in a tool-wear failure instead
 RNF_PROBABILITY = 0.001
+#: Machines of a simulated plant (``PREDMAINT_SIMULATED_MACHINES`` for the batch job's days).
+DEFAULT_MACHINES = 20
+#: A tool is replaced (or fails) at a wear drawn uniformly in this window [min].
+REPLACEMENT_WINDOW = (200.0, 240.0)
 
 
 def _normalised_walk(rng: np.random.Generator, n: int, sd: float) -> np.ndarray:
@@ -54,6 +67,35 @@ def failure_modes(frame: pd.DataFrame) -> pd.DataFrame:
     ).astype(int)
 
 
+def machine_names(types: np.ndarray) -> np.ndarray:
+    """Plant ids of machines ``1..n`` of the given product variants: ``L-001``, ``M-002``, …"""
+    return np.array([f"{t}-{n:03d}" for n, t in enumerate(types, start=1)], dtype=object)
+
+
+def _tool_wear(
+    rng: np.random.Generator, machine: np.ndarray, types: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wear of the tool in use at each reading (in time order) and where a tool failed (TWF).
+
+    Each machine starts the day with a tool part-way through its life; each reading adds its
+    variant's step; at the tool's replacement wear the reading is the tool's last (it is replaced,
+    or fails instead) and the next reading starts a new tool.
+    """
+    low, high = REPLACEMENT_WINDOW
+    step = np.array([WEAR_PER_PROCESS[str(t)] for t in types], dtype=float)
+    current = rng.integers(0, int(low), len(types)).astype(float)
+    replace_at = rng.uniform(low, high, len(types))
+    wear = np.empty(len(machine))
+    twf = np.zeros(len(machine), dtype=int)
+    for i, m in enumerate(machine):
+        current[m] += step[m]
+        wear[i] = current[m]
+        if current[m] >= replace_at[m]:
+            twf[i] = int(rng.random() < TWF_PROBABILITY)
+            current[m], replace_at[m] = 0.0, rng.uniform(low, high)
+    return wear, twf
+
+
 def simulate_readings(
     rows: int,
     ds: date,
@@ -62,41 +104,34 @@ def simulate_readings(
     machine_types: tuple[str, ...] | list[str] = ("L",),
     labels: bool = False,
     drift: float = 0.0,
+    machines: int = DEFAULT_MACHINES,
 ) -> pd.DataFrame:
-    """``rows`` readings for day ``ds`` (deterministic per day unless ``seed`` is given).
+    """``rows`` readings of a plant of ``machines`` machines on day ``ds``, in time order
+    (deterministic per day unless ``seed`` is given).
 
     Args:
         labels: add ``machine_failure`` and the five mode columns from the documented rules.
         drift: 0 reproduces the documented process; larger values heat the air (+3 K per unit),
             narrow the process-air gap (-1 K), and raise torque (+8 Nm), which raises failures.
     """
-    if rows < 1:
-        raise ValueError("rows must be at least 1")
+    if rows < 1 or machines < 1:
+        raise ValueError("rows and machines must be at least 1")
     rng = np.random.default_rng(seed if seed is not None else ds.toordinal())
     shares = np.array([TYPE_SHARE[t] for t in machine_types], dtype=float)
-    types = rng.choice(list(machine_types), size=rows, p=shares / shares.sum())
+    plant = rng.choice(list(machine_types), size=machines, p=shares / shares.sum())
+    machine = rng.integers(0, machines, rows)  # which machine ran each process
+    types = plant[machine]
+    seconds = np.sort(rng.integers(0, 86_400, rows))  # through the day, in time order
+    timestamps = pd.Timestamp(ds, tz="UTC") + pd.to_timedelta(seconds, unit="s")
 
+    # The air is the hall's (one walk over the day); each process adds its own heat and load.
     air = 300.0 + _normalised_walk(rng, rows, 2.0) + 3.0 * drift
     process = air + 10.0 + _normalised_walk(rng, rows, 1.0) - 1.0 * drift
     torque = np.clip(rng.normal(40.0 + 8.0 * drift, 10.0, rows), _TORQUE_MIN, None)
     speed = np.clip(
         _SPEED_A / torque + _SPEED_B + rng.normal(0.0, _SPEED_NOISE, rows), _SPEED_MIN, _SPEED_MAX
     )
-
-    # One tool in use: each process wears it; at a random 200-240 min it is replaced, and in some
-    # cases it fails instead (TWF) at that very reading.
-    wear = np.empty(rows)
-    twf = np.zeros(rows, dtype=int)
-    current = float(rng.integers(0, 200))
-    replace_at = rng.uniform(200, 240)
-    for i, machine_type in enumerate(types):
-        current += WEAR_PER_PROCESS[str(machine_type)]
-        if current >= replace_at:
-            twf[i] = int(rng.random() < TWF_PROBABILITY)
-            wear[i] = current
-            current, replace_at = 0.0, rng.uniform(200, 240)
-        else:
-            wear[i] = current
+    wear, twf = _tool_wear(rng, machine, plant)
 
     first_udi = ds.toordinal() * 100_000
     frame = pd.DataFrame(
@@ -107,6 +142,8 @@ def simulate_readings(
                 for t, n in zip(types, rng.integers(10_000, 99_999, rows), strict=True)
             ],
             "type": types,
+            MACHINE_ID: machine_names(plant)[machine],
+            TIMESTAMP: pd.Series(timestamps).astype(TIMESTAMP_DTYPE),
             AIR_TEMPERATURE: np.round(air, 1),
             PROCESS_TEMPERATURE: np.round(process, 1),
             ROTATIONAL_SPEED: np.round(speed),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from predmaint.data.columns import FAILURE_MODES, TARGET, TOOL_WEAR
 from predmaint.data.simulate import (
+    REPLACEMENT_WINDOW,
     RNF_PROBABILITY,
     TWF_PROBABILITY,
     WEAR_PER_PROCESS,
@@ -25,7 +26,7 @@ from predmaint.data.simulate import (
 
 #: Width of the replacement-wear window (200-240 min): the chance that a reading past 200 min
 #: is the tool's last is its wear step over this width.
-_REPLACEMENT_WINDOW = 40.0
+_REPLACEMENT_WINDOW = REPLACEMENT_WINDOW[1] - REPLACEMENT_WINDOW[0]
 
 
 def _truth(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

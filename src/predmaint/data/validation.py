@@ -17,6 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from predmaint.data.plant import with_plant_columns
 from predmaint.data.readings_check import (
     DUPLICATE_VALUE,
     MISSING_VALUE,
@@ -181,7 +182,8 @@ def validate_frame(
     quarantined = frame.loc[bad_index].copy()
     quarantined.insert(0, ROW_COLUMN, [i + 1 for i in bad_index])
     quarantined[REASON_COLUMN] = ["; ".join(reasons[i]) for i in bad_index]
-    valid = parsed.drop(index=[i for i in bad_index if i in parsed.index])
+    # the plant columns' text is parsed by their checks, kept typed here (as the batch check does)
+    valid = with_plant_columns(parsed.drop(index=[i for i in bad_index if i in parsed.index]))
 
     warnings: dict[str, list[Any]] = {}
     if warning_schema is not None and not valid.empty:

@@ -31,6 +31,7 @@ from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, risk_level_codes
 from predmaint.inference.watch import Watch, add_shadow, load_watch, merge_counts
+from predmaint.inference.work_orders import collect_work_orders, write_work_orders
 from predmaint.models.loading import LoadedModel, load_model
 from predmaint.settings import Settings
 from predmaint.storage import (
@@ -82,7 +83,7 @@ def simulate_day(
     drift: float = 0.0,
     seed: int | None = None,
 ) -> Path:
-    """Write a simulated day of readings to ``inference/ds=…/simulated.parquet``."""
+    """Write a simulated plant day of readings to ``inference/ds=…/simulated.parquet``."""
     frame = simulate_readings(
         rows or settings.simulate_rows,
         ds,
@@ -90,6 +91,7 @@ def simulate_day(
         machine_types=settings.machine_types,
         labels=labels,
         drift=drift,
+        machines=settings.simulated_machines,
     )
     return write_parquet_atomic(frame, inference_partition(settings, ds) / SIMULATED_FILE)
 
@@ -265,7 +267,8 @@ def write_report(
     out_dir: Path | None = None,
     watch: Watch | None = None,
 ) -> BatchReport:
-    """Aggregate the parts of a day into ``report.json``; drop outputs of vanished inputs.
+    """Aggregate the parts of a day into ``report.json`` and its work orders; drop outputs of
+    vanished inputs.
 
     Part files and quarantine files that no summary names (an input removed since an earlier
     run, a file that is clean now) are removed, so the partition holds this run's outputs only.
@@ -273,6 +276,8 @@ def write_report(
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
     _drop_stale(out_dir, parts)
+    orders = collect_work_orders(out_dir / p.output for p in parts if p.output).table()
+    write_work_orders(out_dir, orders)
     levels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for part in parts:
@@ -305,6 +310,7 @@ def write_report(
             (p.challenger_version for p in parts if p.challenger_version), None
         ),
         drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
+        work_orders=len(orders),
     )
     write_json_atomic(out_dir / REPORT_FILE, report.to_dict())
     link_quarantine(settings, ds)

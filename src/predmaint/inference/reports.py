@@ -82,6 +82,8 @@ class BatchReport:
     challenger_version: str | None = None
     #: The day's drift against the champion's training reference (None: the champion has none).
     drift: DriftResult | None = None
+    #: Machines (and readings without a machine id) to act on: rows of ``work_orders.csv``.
+    work_orders: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         files = [f.to_dict() for f in self.files]
@@ -102,6 +104,7 @@ class BatchReport:
             "rows_quarantined": self.rows_quarantined,
             "risk_levels": self.risk_levels,
             "predicted_failures": self.predicted_failures,
+            "work_orders": self.work_orders,
             "challenger_version": self.challenger_version,
             "drift_detected": self.drift.drift_detected if self.drift is not None else None,
         }

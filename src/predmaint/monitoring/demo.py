@@ -101,7 +101,13 @@ def play_demo(
         ds = first + timedelta(days=offset)
         today: Scenario = scenario if offset >= drift_from else "normal"
         say(f"{ds}: {today} day")
-        readings = simulate_scenario(rows, ds, today, machine_types=settings.machine_types)
+        readings = simulate_scenario(
+            rows,
+            ds,
+            today,
+            machine_types=settings.machine_types,
+            machines=settings.simulated_machines,
+        )
         folder = partition_dir(settings.inference_dir, ds)
         write_parquet_atomic(readings, folder / PLANT_FILE)
         batch = run_batch(settings, ds)
