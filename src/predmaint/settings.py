@@ -141,7 +141,8 @@ class Settings(BaseSettings):
     api_body_limits: dict[str, int] = Field(
         default={},
         description='Per-route body limits in bytes, as JSON ({"/predict/batch": 2000000}); '
-        "/predict and /predict/batch default to what 1 and api_batch_max readings need.",
+        "/predict, /predict/batch and /feedback default to what 1 reading, api_batch_max "
+        "readings and 10,000 outcomes need.",
     )
     api_body_timeout_s: float = Field(
         default=30.0, gt=0.0, description="Time to send a whole request body; slower gets 408."
