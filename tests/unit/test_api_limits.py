@@ -16,8 +16,8 @@ from predmaint.api.limits import (
     body_limits,
     is_json,
 )
-from predmaint.monitoring.outcomes import FEEDBACK_MAX
 from predmaint.api.schemas import SPEC_EXAMPLE
+from predmaint.monitoring.outcomes import FEEDBACK_MAX
 from predmaint.settings import Settings
 from tests.support.asgi import asgi_request
 

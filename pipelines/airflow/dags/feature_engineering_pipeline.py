@@ -57,8 +57,7 @@ def feature_engineering_pipeline() -> None:
 
     @task
     def clean_old_files() -> list[str]:
-        """Remove partitions older than the retention setting (processed, quarantine,
-        predictions)."""
+        """Remove day partitions past their retention, every family (predmaint.data.retention)."""
         from predmaint.features.job import clean_old_partitions
 
         return [str(path) for path in clean_old_partitions(settings(), run_day())]
