@@ -22,7 +22,6 @@ import numpy.typing as npt
 
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.features.formulas import MODEL_FEATURES
-from predmaint.features.transformer import PhysicsFeatures
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,7 @@ class OnnxScorer:
         )
         self.model = model
         self.detail = detail or f"ONNX Runtime {ort.__version__}, {threads} thread(s)"
-        self._column = column
+        self.column = self._column = column  # the positive class's column of the probabilities
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self._outputs = [self._session.get_outputs()[1].name]  # (label, probabilities)
 
@@ -180,6 +179,8 @@ def _register() -> None:
         return
     from skl2onnx import update_registered_converter
 
+    from predmaint.features.transformer import PhysicsFeatures
+
     update_registered_converter(
         PhysicsFeatures,
         "PredmaintPhysicsFeatures",
@@ -195,6 +196,8 @@ def to_onnx(pipeline: Any) -> bytes:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType
     from sklearn.ensemble import RandomForestClassifier
+
+    from predmaint.features.transformer import PhysicsFeatures
 
     _register()
     steps = [step for _, step in pipeline.steps]
