@@ -14,18 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import chain, dag, task
-from predmaint_dags import DEFAULT_ARGS, FEATURES, START_DATE, TAGS, run_day, settings
+from predmaint_dags import DAG_OPTIONS, FEATURES, TAGS, run_day, settings
 
 
 @dag(
     dag_id="feature_engineering_pipeline",
     schedule="@daily",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=[*TAGS, "features"],
     doc_md=__doc__,
+    **DAG_OPTIONS,
 )
 def feature_engineering_pipeline() -> None:
     """Wire the four steps of the spec; the work is in ``predmaint.features.job``."""
