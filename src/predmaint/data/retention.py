@@ -85,12 +85,10 @@ def keep_days(settings: Settings, family: str) -> tuple[int, int, str | None]:
     return configured, configured, None
 
 
-def plan_cleanup(
-    settings: Settings, ds: date, families: tuple[str, ...] = FAMILIES
-) -> RetentionPlan:
+def plan_cleanup(settings: Settings, ds: date) -> RetentionPlan:
     """What a cleanup as of ``ds`` would remove; nothing is removed (a dry run prints this)."""
     plans = []
-    for family in families:
+    for family in FAMILIES:
         root = _FAMILIES[family][0](settings)
         days, configured, reason = keep_days(settings, family)
         cutoff = ds - timedelta(days=days)
@@ -99,9 +97,9 @@ def plan_cleanup(
     return RetentionPlan(ds, tuple(plans))
 
 
-def clean_up(settings: Settings, ds: date, families: tuple[str, ...] = FAMILIES) -> RetentionPlan:
+def clean_up(settings: Settings, ds: date) -> RetentionPlan:
     """Remove the partitions past retention as of ``ds``; returns what was removed."""
-    plan = plan_cleanup(settings, ds, families)
+    plan = plan_cleanup(settings, ds)
     for path in plan.expired:
         shutil.rmtree(path, ignore_errors=True)
     return plan
