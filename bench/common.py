@@ -31,6 +31,7 @@ SPEC_READING = SPEC_EXAMPLE  # the spec's curl example, defined once in the API 
 
 
 def free_port() -> int:
+    """A port nobody listens on right now, on the loopback interface only."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])

@@ -74,6 +74,12 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture
+def scoring_home(trained_home: Settings, tmp_path: Path) -> Settings:
+    """The shared champion and challenger (aliases untouched), with this test's own data folder."""
+    return trained_home.model_copy(update={"data_dir": tmp_path / "data"})
+
+
+@pytest.fixture
 def fresh_trained(tmp_path: Path) -> Settings:
     """A private project home with a quickly trained champion (random forest only)."""
     from predmaint.features.job import build_features

@@ -502,6 +502,36 @@ def monitor(
     console.print(f"page: {run.page_path}", soft_wrap=True, highlight=False)
 
 
+@app.command()
+def cleanup(
+    day: DateOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove day partitions past their retention (PREDMAINT_RETENTION_DAYS, per family with
+    PREDMAINT_RETENTION_DAYS_PER_FAMILY); the day itself, later days and what monitoring still
+    reads are kept. The monitoring and feature jobs do this too."""
+    from predmaint.data.retention import clean_up, plan_cleanup
+
+    settings = _settings()
+    ds = _day(day)
+    plan = plan_cleanup(settings, ds) if dry_run else clean_up(settings, ds)
+    table = Table(
+        title=f"retention as of {ds}" + (" (dry run: nothing removed)" if dry_run else "")
+    )
+    for column in ("family", "kept", "removes before", "would remove" if dry_run else "removed"):
+        table.add_column(column)
+    for family in plan.families:
+        kept = f"{family.keep_days} days"
+        if family.floor_reason:
+            kept += f" (set {family.configured_days}; {family.floor_reason})"
+        table.add_row(family.family, kept, family.cutoff.isoformat(), str(len(family.expired)))
+    console.print(table)
+    for path in plan.expired:
+        console.print(f"{'would remove' if dry_run else 'removed'} {path}", highlight=False)
+
+
 def _in_process_retraining(settings: Settings, ds: date) -> Callable[[Any], str]:
     """Retraining run here and now (the DAG requests it through an Asset instead)."""
 

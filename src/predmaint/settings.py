@@ -33,6 +33,20 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: The families of day partitions under the data root (``<family>/ds=YYYY-MM-DD/``), each cleaned
+#: up by :mod:`predmaint.data.retention`.
+PARTITION_FAMILIES: tuple[str, ...] = (
+    "processed",
+    "quarantine",
+    "inference",
+    "predictions",
+    "served",
+    "outcomes",
+    "monitoring",
+    "reports",
+)
+
+
 class Settings(BaseSettings):
     """Runtime configuration; each field can be set as ``PREDMAINT_<FIELD>`` in the environment."""
 
@@ -59,7 +73,18 @@ class Settings(BaseSettings):
     machine_types: list[str] = Field(
         default=["L"], description="Machine types kept for training (the spec: Type L only)."
     )
-    retention_days: int = Field(default=30, ge=0, description="Partitions older are removed.")
+    retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Day partitions older are removed (every family: processed, quarantine, "
+        "inference, predictions, served, outcomes, monitoring, reports). Families monitoring "
+        "reads keep at least the monitoring window.",
+    )
+    retention_days_per_family: dict[str, int] = Field(
+        default={},
+        description='Retention of some families, as JSON ({"reports": 365, "served": 45}); '
+        "the others keep retention_days.",
+    )
 
     # --- tracking and registry --------------------------------------------------------------
     tracking_uri: str | None = Field(
@@ -146,7 +171,8 @@ class Settings(BaseSettings):
     api_body_limits: dict[str, int] = Field(
         default={},
         description='Per-route body limits in bytes, as JSON ({"/predict/batch": 2000000}); '
-        "/predict and /predict/batch default to what 1 and api_batch_max readings need.",
+        "/predict, /predict/batch and /feedback default to what 1 reading, api_batch_max "
+        "readings and 10,000 outcomes need.",
     )
     api_body_timeout_s: float = Field(
         default=30.0, gt=0.0, description="Time to send a whole request body; slower gets 408."
@@ -215,6 +241,19 @@ class Settings(BaseSettings):
         }
         if bad:
             raise ValueError(f"api_body_limits maps route paths (/...) to bytes >= 1; got {bad}")
+        return value
+
+    @field_validator("retention_days_per_family")
+    @classmethod
+    def _known_families(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(PARTITION_FAMILIES))
+        negative = sorted(name for name, days in value.items() if days < 0)
+        if unknown or negative:
+            raise ValueError(
+                f"retention_days_per_family maps families ({', '.join(PARTITION_FAMILIES)}) to "
+                f"days >= 0; "
+                f"got unknown {unknown}, negative {negative}"
+            )
         return value
 
     @model_validator(mode="after")

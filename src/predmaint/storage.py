@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -263,15 +263,15 @@ def replace_partition(root: Path, ds: date) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def clean_partitions(root: Path, today: date, retention_days: int) -> list[Path]:
-    """Remove ``ds=`` partitions older than ``today - retention_days``; return what was removed."""
-    if not root.exists():
+def partitions_before(root: Path, cutoff: date) -> list[Path]:
+    """The ``ds=`` folders of ``root`` for days before ``cutoff``, oldest first.
+
+    Hidden work-in-progress folders (``.ds=…tmp``) are not partitions and never listed.
+    """
+    if not root.is_dir():
         return []
-    cutoff = today - timedelta(days=retention_days)
-    removed = []
-    for child in sorted(root.iterdir()):
-        day = partition_date(child)
-        if child.is_dir() and day is not None and day < cutoff:
-            shutil.rmtree(child)
-            removed.append(child)
-    return removed
+    return [
+        child
+        for child in sorted(root.iterdir())
+        if child.is_dir() and (day := partition_date(child)) is not None and day < cutoff
+    ]

@@ -22,8 +22,9 @@ import numpy as np
 import pytest
 from bench.common import HOST, Client, predmaint_server
 
-from predmaint.api.limits import READING_BYTES, SINGLE_READING_BODY
+from predmaint.api.limits import OUTCOME_BYTES, READING_BYTES, SINGLE_READING_BODY
 from predmaint.api.schemas import SPEC_EXAMPLE
+from predmaint.monitoring.outcomes import FEEDBACK_MAX
 from predmaint.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -32,6 +33,7 @@ KEY = "s3cret"
 TIMEOUT_S = 1.0
 DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
 BATCH_LIMIT = DEFAULTS.api_batch_max * READING_BYTES + SINGLE_READING_BODY
+FEEDBACK_LIMIT = FEEDBACK_MAX * OUTCOME_BYTES + SINGLE_READING_BODY
 OUTCOME = {"prediction_id": "01JQ8Z6M4T5R2X9V0K3B7N1C8D", "outcome": "failure"}
 
 
@@ -83,7 +85,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body(port: int) 
     for path, limit in (
         ("/predict", SINGLE_READING_BODY),
         ("/predict/batch", BATCH_LIMIT),
-        ("/feedback", DEFAULTS.api_body_max_bytes),  # no limit of its own: the default
+        ("/feedback", FEEDBACK_LIMIT),
     ):
         with socket.create_connection((HOST, port)) as sock:
             # when only the headers are sent, announcing one byte more than the route's limit
@@ -97,34 +99,53 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body(port: int) 
             assert closed, "the rest of the body is not read"
 
 
-def test_a_100_mb_body_is_refused_while_it_streams_and_health_stays_fast(port: int) -> None:
-    # given a client streaming a 100 MB batch, chunked (no length announced)
-    piece = chunk((json.dumps(SPEC_EXAMPLE) + ", ").encode() * 2000)
-    total = 100 * 1024 * 1024
-    sent = 0
+def stream_chunked(
+    port: int, path: str, opening: bytes, piece: bytes, total: int
+) -> tuple[threading.Thread, threading.Thread, list[tuple[int, bytes, bool]], list[int]]:
+    """Start streaming a chunked body of ``total`` bytes to ``path``, and reading the answer.
+
+    Returns the two started threads, the answer (once read) and the bytes sent so far.
+    """
     sock = socket.create_connection((HOST, port))
-    sock.sendall(
-        head("/predict/batch", "Content-Type: application/json", "Transfer-Encoding: chunked")
-    )
-    sock.sendall(chunk(b'{"readings": ['))
+    sock.sendall(head(path, "Content-Type: application/json", "Transfer-Encoding: chunked"))
+    sock.sendall(chunk(opening))
+    sent = [0]
+    answer: list[tuple[int, bytes, bool]] = []
 
     def stream() -> None:
-        nonlocal sent
         with contextlib.suppress(OSError):  # the server closes the connection on its 413
-            while sent < total:
-                sock.sendall(piece)
-                sent += len(piece)
+            while sent[0] < total:
+                sock.sendall(chunk(piece))
+                sent[0] += len(piece)
+
+    def read() -> None:
+        try:
+            answer.append(read_answer(sock, 60))
+        finally:
+            sock.close()
 
     sender = threading.Thread(target=stream, daemon=True)
-    answer: list[tuple[int, bytes, bool]] = []
-    reader = threading.Thread(target=lambda: answer.append(read_answer(sock, 60)), daemon=True)
-    # when it is refused, while another client checks the liveness route (until the answer
-    # came, and for half a second at least)
+    reader = threading.Thread(target=read, daemon=True)
+    sender.start()
+    reader.start()
+    return sender, reader, answer, sent
+
+
+def test_a_100_mb_body_is_refused_while_it_streams_and_health_stays_fast(port: int) -> None:
+    total = 100 * 1024 * 1024
     latencies: list[float] = []
     with contextlib.closing(Client(port)) as health:
         health.request("GET", "/health")
-        sender.start()
-        reader.start()
+        # given a client streaming a 100 MB batch, chunked (no length announced)
+        sender, reader, answer, sent = stream_chunked(
+            port,
+            "/predict/batch",
+            b'{"readings": [',
+            (json.dumps(SPEC_EXAMPLE) + ", ").encode() * 2000,
+            total,
+        )
+        # when it is refused, while another client checks the liveness route (until the answer
+        # came, and for half a second at least)
         start = time.monotonic()
         while (reader.is_alive() or time.monotonic() - start < 0.5) and len(latencies) < 5000:
             before = time.perf_counter()
@@ -133,12 +154,46 @@ def test_a_100_mb_body_is_refused_while_it_streams_and_health_stays_fast(port: i
             assert status == 200
     sender.join(30)
     reader.join(30)
-    sock.close()
     # then the answer is a 413 that came long before the body ended, and /health kept answering
     assert answer and answer[0][0] == 413, answer
-    assert sent < total / 4, f"{sent:,} bytes sent before the refusal: the body was read on"
+    assert sent[0] < total / 4, f"{sent[0]:,} bytes sent before the refusal: the body was read on"
     assert max(latencies) < 0.05, f"/health took up to {max(latencies) * 1e3:.1f} ms"
     assert np.median(latencies) < 0.01, np.median(latencies)
+
+
+def full_outcome(index: int) -> dict[str, str]:
+    """An outcome with every field set and a note of about 400 characters."""
+    return OUTCOME | {
+        "prediction_id": f"{index:064d}",
+        "failure_mode": "HDF",
+        "observed_at": "2026-11-25T14:05:00.123456+00:00",
+        "note": "fuso parou, dissipação de calor " * 12,
+    }
+
+
+def test_feedback_takes_its_cap_of_outcomes_and_refuses_more_while_it_streams(port: int) -> None:
+    # given 10,000 outcomes (the route's cap), every field set, about 5 MB: above the 1 MiB
+    # default of routes without a limit of their own
+    outcomes = [full_outcome(i) for i in range(FEEDBACK_MAX)]
+    body = json.dumps({"outcomes": outcomes}, ensure_ascii=False).encode()
+    assert len(body) > DEFAULTS.api_body_max_bytes, len(body)
+    # when they are sent, then all reach the route (quarantined there: nobody answered those ids)
+    headers = {"X-API-Key": KEY, "Content-Type": "application/json"}
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120) as client:
+        response = client.post("/feedback", content=body, headers=headers)
+    assert response.status_code == 200, response.text[:500]
+    assert (response.json()["recorded"], response.json()["quarantined"]) == (0, FEEDBACK_MAX)
+    # and a body streaming on past the route's limit is refused with 413 as it passes the limit
+    total = 4 * FEEDBACK_LIMIT
+    piece = b"".join(json.dumps(o, ensure_ascii=False).encode() + b", " for o in outcomes[:100])
+    sender, reader, answer, sent = stream_chunked(
+        port, "/feedback", b'{"outcomes": [', piece, total
+    )
+    sender.join(60)
+    reader.join(60)
+    assert answer and answer[0][0] == 413, answer
+    assert f"{FEEDBACK_LIMIT:,}" in json.loads(answer[0][1])["detail"], answer
+    assert sent[0] < total / 2, f"{sent[0]:,} bytes sent before the refusal: the body was read on"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ that drops and counts instead of blocking."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -120,7 +120,14 @@ def test_reports_serve_the_days_page(
     # given the day monitored (report only: the shared champion's aliases stay where they are)
     settings = trained_home.model_copy(update={"data_dir": data_dir})
     today = datetime.now(UTC).date()
+    expired = settings.reports_dir / f"ds={today - timedelta(days=400)}"
+    kept = settings.outcomes_dir / f"ds={today - timedelta(days=settings.retention_days)}"
+    for folder in (expired, kept):
+        folder.mkdir(parents=True)
     run = monitor_day(settings, today, log_to_mlflow=False)
+    # (and the run ended with the cleanup: a page past retention went, the window stayed)
+    assert expired in run.removed_partitions and not expired.exists()
+    assert kept.is_dir()
     # then the latest page and the day's page are that file, as HTML
     for path in ("/reports/latest", f"/reports/{today}"):
         page = api.get(path)

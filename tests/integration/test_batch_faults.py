@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
 
 from predmaint.data.simulate import simulate_readings
 from predmaint.inference.batch import (
@@ -26,12 +25,6 @@ from predmaint.settings import Settings
 from predmaint.storage import partition_dir
 
 DAY = date(2026, 12, 3)
-
-
-@pytest.fixture
-def home(trained_home: Settings, tmp_path: Path) -> Settings:
-    """The shared champion, with this test's own data folder."""
-    return trained_home.model_copy(update={"data_dir": tmp_path / "data"})
 
 
 def _broken_files(folder: Path) -> dict[str, str]:
@@ -54,13 +47,15 @@ def _broken_files(folder: Path) -> dict[str, str]:
     }
 
 
-def test_unreadable_files_are_quarantined_whole_and_the_others_scored(home: Settings) -> None:
+def test_unreadable_files_are_quarantined_whole_and_the_others_scored(
+    scoring_home: Settings,
+) -> None:
     # given a day with one good file and four unreadable ones
-    folder = inference_partition(home, DAY)
+    folder = inference_partition(scoring_home, DAY)
     broken = _broken_files(folder)
     simulate_readings(300, DAY, seed=2).to_csv(folder / "good.csv", index=False)
     # when the day is scored
-    report = run_batch(home, DAY)
+    report = run_batch(scoring_home, DAY)
     # then the good file is scored, each bad file is quarantined whole with its reason
     assert report.status == "partial"
     assert report.rows_scored == 300 and report.rows_in == 300
@@ -68,23 +63,25 @@ def test_unreadable_files_are_quarantined_whole_and_the_others_scored(home: Sett
     for name, word in broken.items():
         reason = report.quality.unreadable_files[name]
         assert name in reason and word in reason.lower(), reason
-    rejected = partition_dir(home.predictions_dir, DAY) / "quarantine"
+    rejected = partition_dir(scoring_home.predictions_dir, DAY) / "quarantine"
     for name in broken:
         assert (rejected / f"unreadable-{name}").read_bytes() == (folder / name).read_bytes()
     # and the quarantine is shown beside the feature job's, through the link
-    assert (home.quarantine_dir / f"ds={DAY}" / "inference" / "unreadable-empty.csv").is_file()
+    assert (
+        scoring_home.quarantine_dir / f"ds={DAY}" / "inference" / "unreadable-empty.csv"
+    ).is_file()
 
 
 def test_infer_exits_partial_with_one_line_per_bad_file_and_no_traceback(
-    home: Settings,
+    scoring_home: Settings,
 ) -> None:
-    folder = inference_partition(home, DAY)
+    folder = inference_partition(scoring_home, DAY)
     broken = _broken_files(folder)
     simulate_readings(100, DAY, seed=2).to_parquet(folder / "good.parquet", index=False)
     env = {
         **os.environ,
-        "PREDMAINT_HOME": str(home.home),
-        "PREDMAINT_DATA_DIR": str(home.data_dir),
+        "PREDMAINT_HOME": str(scoring_home.home),
+        "PREDMAINT_DATA_DIR": str(scoring_home.data_dir),
         "COLUMNS": "200",
     }
     done = subprocess.run(
@@ -101,70 +98,76 @@ def test_infer_exits_partial_with_one_line_per_bad_file_and_no_traceback(
     assert "partial" in done.stdout
 
 
-def test_a_clean_rerun_replaces_the_days_quarantine(home: Settings) -> None:
-    folder = inference_partition(home, DAY)
+def test_a_clean_rerun_replaces_the_days_quarantine(scoring_home: Settings) -> None:
+    folder = inference_partition(scoring_home, DAY)
     folder.mkdir(parents=True)
     frame = simulate_readings(50, DAY, seed=3)
     frame.loc[4, "torque"] = -1.0
     frame.to_csv(folder / "line.csv", index=False)
-    first = run_batch(home, DAY)
-    rejected = partition_dir(home.predictions_dir, DAY) / "quarantine" / "inference-line.csv"
+    first = run_batch(scoring_home, DAY)
+    rejected = (
+        partition_dir(scoring_home.predictions_dir, DAY) / "quarantine" / "inference-line.csv"
+    )
     assert first.rows_quarantined == 1 and rejected.is_file()
     # the plant resends the file, corrected: the re-run's report and quarantine agree
     frame.loc[4, "torque"] = 40.0
     frame.to_csv(folder / "line.csv", index=False)
-    second = run_batch(home, DAY)
+    second = run_batch(scoring_home, DAY)
     assert second.rows_quarantined == 0 and second.rows_scored == 50
     assert not rejected.exists()
-    assert not list((home.quarantine_dir / f"ds={DAY}" / "inference").iterdir())
+    assert not list((scoring_home.quarantine_dir / f"ds={DAY}" / "inference").iterdir())
 
 
-def test_per_file_path_drops_a_quarantine_the_file_no_longer_has(home: Settings) -> None:
+def test_per_file_path_drops_a_quarantine_the_file_no_longer_has(scoring_home: Settings) -> None:
     # the Airflow path (no staging folder): score_file, then write_report
-    model = load_model(home)
-    folder = inference_partition(home, DAY)
+    model = load_model(scoring_home)
+    folder = inference_partition(scoring_home, DAY)
     folder.mkdir(parents=True)
     frame = simulate_readings(30, DAY, seed=6)
     frame.loc[2, "air_temperature"] = 20.0
     frame.to_csv(folder / "line.csv", index=False)
-    write_report(home, DAY, [score_file(home, DAY, folder / "line.csv", model)], "x")
-    rejected = partition_dir(home.predictions_dir, DAY) / "quarantine" / "inference-line.csv"
+    write_report(
+        scoring_home, DAY, [score_file(scoring_home, DAY, folder / "line.csv", model)], "x"
+    )
+    rejected = (
+        partition_dir(scoring_home.predictions_dir, DAY) / "quarantine" / "inference-line.csv"
+    )
     assert rejected.is_file()
     frame.loc[2, "air_temperature"] = 300.0
     frame.to_csv(folder / "line.csv", index=False)
-    summary = score_file(home, DAY, folder / "line.csv", model)
-    report = write_report(home, DAY, [summary], "x")
+    summary = score_file(scoring_home, DAY, folder / "line.csv", model)
+    report = write_report(scoring_home, DAY, [summary], "x")
     assert report.rows_quarantined == 0 and not rejected.exists()
 
 
-def test_repeated_readings_are_counted_and_kept(home: Settings) -> None:
+def test_repeated_readings_are_counted_and_kept(scoring_home: Settings) -> None:
     # given 1,000 readings of which 500 repeat earlier ones exactly, under new row ids
     frame = simulate_readings(500, DAY, seed=8)
     again = frame.copy()
     again["udi"] = frame["udi"] + 10_000
     day = pd.concat([frame, again], ignore_index=True)
-    folder = inference_partition(home, DAY)
+    folder = inference_partition(scoring_home, DAY)
     folder.mkdir(parents=True)
     day.to_parquet(folder / "replayed.parquet", index=False)
     # when scored in chunks smaller than the file (repeats span chunks)
-    report = run_batch(home.model_copy(update={"batch_chunk_rows": 128}), DAY)
+    report = run_batch(scoring_home.model_copy(update={"batch_chunk_rows": 128}), DAY)
     # then the repeats are reported, not quarantined
     assert report.quality.repeated_readings == 500
     assert report.rows_scored == 1000 and report.rows_quarantined == 0
     assert report.files[0].repeated_examples[:3] == again["udi"].head(3).tolist()
 
 
-def test_chunked_scoring_equals_one_chunk(home: Settings) -> None:
+def test_chunked_scoring_equals_one_chunk(scoring_home: Settings) -> None:
     frame = simulate_readings(1000, DAY, seed=9)
     frame.loc[10, "udi"] = frame["udi"].iloc[900]  # a duplicate across chunks
     frame.loc[20, "torque"] = 500.0
-    folder = inference_partition(home, DAY)
+    folder = inference_partition(scoring_home, DAY)
     folder.mkdir(parents=True)
     frame.to_parquet(folder / "day.parquet", index=False)
-    whole = run_batch(home.model_copy(update={"batch_chunk_rows": 5000}), DAY)
-    one = pd.read_parquet(partition_dir(home.predictions_dir, DAY) / "part-day.parquet")
-    chunked = run_batch(home.model_copy(update={"batch_chunk_rows": 100}), DAY)
-    part = partition_dir(home.predictions_dir, DAY) / "part-day.parquet"
+    whole = run_batch(scoring_home.model_copy(update={"batch_chunk_rows": 5000}), DAY)
+    one = pd.read_parquet(partition_dir(scoring_home.predictions_dir, DAY) / "part-day.parquet")
+    chunked = run_batch(scoring_home.model_copy(update={"batch_chunk_rows": 100}), DAY)
+    part = partition_dir(scoring_home.predictions_dir, DAY) / "part-day.parquet"
     assert pq.ParquetFile(part).num_row_groups == 10
     many = pd.read_parquet(part)
     assert (whole.rows_scored, whole.rows_quarantined) == (998, 2)

@@ -5,11 +5,9 @@ answers, and the day's drift against the champion's training reference in ``repo
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from predmaint.data.scenarios import simulate_scenario
 from predmaint.features.drift import DriftResult
@@ -20,87 +18,77 @@ from predmaint.models.loading import load_model
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 from predmaint.storage import partition_dir, read_json
+from tests.support.project import scored_parts
 
 DAY = date(2026, 12, 9)
 
 
-@pytest.fixture
-def home(trained_home: Settings, tmp_path: Path) -> Settings:
-    """The shared champion and challenger (aliases untouched), with this test's data folder."""
-    return trained_home.model_copy(update={"data_dir": tmp_path / "data"})
-
-
-def _scored(settings: Settings, ds: date) -> pd.DataFrame:
-    folder = partition_dir(settings.predictions_dir, ds)
-    return pd.concat(pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet")))
-
-
-def test_training_stored_a_drift_reference_with_the_champion(home: Settings) -> None:
-    champion = champion_info(home)
-    reference = load_drift_reference(home, champion)
+def test_training_stored_a_drift_reference_with_the_champion(scoring_home: Settings) -> None:
+    champion = champion_info(scoring_home)
+    reference = load_drift_reference(scoring_home, champion)
     assert reference is not None, "training logs the reference with the model"
     assert {"process_temperature", "rotational_speed", "temp_difference"} <= set(reference.features)
     assert 1000 < reference.rows < 6000, "the training split, summarised"
 
 
-def test_ids_shadow_and_drift_on_a_scored_day(home: Settings) -> None:
+def test_ids_shadow_and_drift_on_a_scored_day(scoring_home: Settings) -> None:
     # given a hot day (cooling loss) arriving as a CSV with one broken reading in row 5
     readings = simulate_scenario(1200, DAY, "cooling_loss")
     readings.loc[4, "torque"] = -1.0
-    folder = inference_partition(home, DAY)
+    folder = inference_partition(scoring_home, DAY)
     folder.mkdir(parents=True)
     readings.to_csv(folder / "line_a.csv", index=False)
     # when the day is scored
-    report = run_batch(home, DAY)
-    scored = _scored(home, DAY)
+    report = run_batch(scoring_home, DAY)
+    scored = scored_parts(scoring_home, DAY)
     # then each row has the id of its place in the file: row 5 is quarantined, row 6 keeps its id
     ids = set(scored["prediction_id"])
     assert len(ids) == len(scored) == 1199
     assert batch_prediction_id(DAY, "line_a.csv", 6) in ids
     assert batch_prediction_id(DAY, "line_a.csv", 5) not in ids
     quarantine = pd.read_csv(
-        partition_dir(home.quarantine_dir, DAY) / "inference" / "inference-line_a.csv"
+        partition_dir(scoring_home.quarantine_dir, DAY) / "inference" / "inference-line_a.csv"
     )
     assert quarantine["prediction_id"].tolist() == [batch_prediction_id(DAY, "line_a.csv", 5)]
     # and the challenger's answers sit beside the champion's, computed by that version
-    challenger = champion_info(home, "challenger")
+    challenger = champion_info(scoring_home, "challenger")
     assert report.challenger_version == challenger.version != report.model_version
     assert (scored["challenger_version"] == challenger.version).all()
-    shadow = load_model(home, challenger.version)
+    shadow = load_model(scoring_home, challenger.version)
     expected = shadow.failure_probability(scored)
     np.testing.assert_allclose(scored["challenger_failure_probability"], expected, rtol=1e-6)
     assert (scored["challenger_prediction"].astype(int) == (expected >= shadow.threshold)).all()
     # and the day's drift names the hotter process, in report.json as the issue's shape
     assert report.drift is not None and "process_temperature" in report.drift.drifted_features
-    stored = read_json(partition_dir(home.predictions_dir, DAY) / "report.json")["drift"]
+    stored = read_json(partition_dir(scoring_home.predictions_dir, DAY) / "report.json")["drift"]
     assert stored["drift_detected"] is True
     assert stored["features"]["process_temperature"]["drifted"] is True
     assert DriftResult.from_dict(stored).drifted_features == report.drift.drifted_features
 
 
-def test_rerunning_a_day_gives_the_same_ids(home: Settings) -> None:
+def test_rerunning_a_day_gives_the_same_ids(scoring_home: Settings) -> None:
     ds = date(2026, 12, 10)
-    run_batch(home, ds, rows=300)
-    first = _scored(home, ds)["prediction_id"].tolist()
-    run_batch(home, ds, rows=300)
-    assert _scored(home, ds)["prediction_id"].tolist() == first
-    normal = read_json(partition_dir(home.predictions_dir, ds) / "report.json")["drift"]
+    run_batch(scoring_home, ds, rows=300)
+    first = scored_parts(scoring_home, ds)["prediction_id"].tolist()
+    run_batch(scoring_home, ds, rows=300)
+    assert scored_parts(scoring_home, ds)["prediction_id"].tolist() == first
+    normal = read_json(partition_dir(scoring_home.predictions_dir, ds) / "report.json")["drift"]
     assert normal["evaluated"] is True
 
 
-def test_ids_shadow_and_drift_do_not_depend_on_the_chunk_size(home: Settings) -> None:
+def test_ids_shadow_and_drift_do_not_depend_on_the_chunk_size(scoring_home: Settings) -> None:
     # given a slow-spindle day with broken readings in the first and in a later chunk
     ds = date(2026, 12, 11)
     readings = simulate_scenario(1000, ds, "slow_spindle")
     readings.loc[[2, 611], "torque"] = -1.0
-    folder = inference_partition(home, ds)
+    folder = inference_partition(scoring_home, ds)
     folder.mkdir(parents=True)
     readings.to_parquet(folder / "line_b.parquet", index=False)
     # when it is scored as one chunk, then in chunks of 250 readings
-    whole = run_batch(home, ds)
-    one = _scored(home, ds).reset_index(drop=True)
-    chunked = run_batch(home.model_copy(update={"batch_chunk_rows": 250}), ds)
-    many = _scored(home, ds).reset_index(drop=True)
+    whole = run_batch(scoring_home, ds)
+    one = scored_parts(scoring_home, ds).reset_index(drop=True)
+    chunked = run_batch(scoring_home.model_copy(update={"batch_chunk_rows": 250}), ds)
+    many = scored_parts(scoring_home, ds).reset_index(drop=True)
     # then every row keeps the id of its place in the file, whatever the chunk it was read in
     assert len(many) == 998 and many["prediction_id"].tolist() == one["prediction_id"].tolist()
     ids = set(many["prediction_id"])

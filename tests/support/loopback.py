@@ -6,20 +6,13 @@ Tests never reach outside the loopback interface; :func:`http_json` refuses any 
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from typing import Any
 
-HOST = "127.0.0.1"
+from bench.common import HOST, free_port  # the benchmarks' own, shared (bench never imports tests)
 
-
-def free_port() -> int:
-    """A port nobody listens on right now, on the loopback interface only."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["HOST", "free_port", "http_json"]
 
 
 def http_json(

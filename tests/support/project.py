@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from predmaint.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,3 +29,9 @@ def make_settings(home: Path, raw: Path | None = SHARED_DATA, **overrides: Any) 
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         os.environ.pop(name, None)  # exported by mlflow.set_tracking_uri in an earlier test
     return Settings(home=home, raw_data=raw, _env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+def scored_parts(settings: Settings, ds: date) -> pd.DataFrame:
+    """Every part file of a day's predictions, in one frame (file by file, in name order)."""
+    folder = settings.predictions_dir / f"ds={ds.isoformat()}"
+    return pd.concat(pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet")))

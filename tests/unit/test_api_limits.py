@@ -9,8 +9,15 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from predmaint.api.limits import READING_BYTES, SINGLE_READING_BODY, body_limits, is_json
+from predmaint.api.limits import (
+    OUTCOME_BYTES,
+    READING_BYTES,
+    SINGLE_READING_BODY,
+    body_limits,
+    is_json,
+)
 from predmaint.api.schemas import SPEC_EXAMPLE
+from predmaint.monitoring.outcomes import FEEDBACK_MAX
 from predmaint.settings import Settings
 from tests.support.asgi import asgi_request
 
@@ -29,7 +36,22 @@ def test_defaults_fit_the_caps_of_the_request_models() -> None:
     # and the batch limit follows the batch cap
     bigger = body_limits(settings(api_batch_max=5000)).for_path("/predict/batch")
     assert bigger - limits.for_path("/predict/batch") == 4000 * READING_BYTES
-    assert limits.for_path("/feedback") == settings().api_body_max_bytes == 1024 * 1024
+    assert limits.for_path("/health") == settings().api_body_max_bytes == 1024 * 1024
+
+
+def test_the_feedback_limit_fits_its_cap_of_outcomes() -> None:
+    limits = body_limits(settings())
+    # a full /feedback, every field set and a 400-character note (not ASCII), indented, fits
+    outcome = {
+        "prediction_id": "b" * 64,
+        "outcome": "failure",
+        "failure_mode": "HDF",
+        "observed_at": "2026-11-25T14:05:00.123456+00:00",
+        "note": "fuso parou, dissipação de calor " * 12 + "abcdefgh",
+    }
+    full = json.dumps({"outcomes": [outcome] * FEEDBACK_MAX}, indent=2, ensure_ascii=False)
+    assert len(full.encode()) < limits.for_path("/feedback"), len(full.encode())
+    assert limits.for_path("/feedback") == FEEDBACK_MAX * OUTCOME_BYTES + SINGLE_READING_BODY
 
 
 def test_limits_are_configurable_per_route_and_template() -> None:

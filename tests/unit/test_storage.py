@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from predmaint.storage import (
-    clean_partitions,
     clean_temporaries,
     partition_date,
     partition_dir,
+    partitions_before,
     publish_folder,
     replace_partition,
     write_json_atomic,
@@ -64,13 +64,15 @@ def test_failed_partition_build_keeps_the_old_partition(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["ds=2026-01-02"]
 
 
-def test_clean_partitions_removes_only_days_past_retention(tmp_path: Path) -> None:
-    for day in ("2026-01-01", "2026-01-20", "2026-01-31"):
+def test_partitions_before_lists_only_day_folders_before_the_cutoff(tmp_path: Path) -> None:
+    for day in ("2026-01-01", "2026-01-19", "2026-01-20", "2026-01-31"):
         (tmp_path / f"ds={day}").mkdir()
     (tmp_path / "notes").mkdir()
-    removed = clean_partitions(tmp_path, date(2026, 1, 31), retention_days=11)
-    assert [p.name for p in removed] == ["ds=2026-01-01"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds=2026-01-20", "ds=2026-01-31", "notes"]
+    (tmp_path / ".ds=2026-01-02.x.tmp").mkdir()  # a run's work in progress: not a partition
+    (tmp_path / "ds=2026-01-03").write_text("a file, not a partition")
+    before = partitions_before(tmp_path, date(2026, 1, 20))
+    assert [p.name for p in before] == ["ds=2026-01-01", "ds=2026-01-19"]
+    assert partitions_before(tmp_path / "missing", date(2026, 1, 20)) == []
 
 
 def test_partition_date_parses_only_partitions() -> None:

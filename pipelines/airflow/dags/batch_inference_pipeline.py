@@ -23,18 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
-from predmaint_dags import DEFAULT_ARGS, PREDICTIONS, START_DATE, TAGS, run_day, settings
+from predmaint_dags import DAG_OPTIONS, PREDICTIONS, TAGS, run_day, settings
 
 
 @dag(
     dag_id="batch_inference_pipeline",
     schedule="@daily",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=[*TAGS, "inference"],
     doc_md=__doc__,
+    **DAG_OPTIONS,
 )
 def batch_inference_pipeline() -> None:
     """Wire the spec's four batch steps; the work is in ``predmaint.inference.batch``."""

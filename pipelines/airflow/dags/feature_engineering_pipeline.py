@@ -14,18 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import chain, dag, task
-from predmaint_dags import DEFAULT_ARGS, FEATURES, START_DATE, TAGS, run_day, settings
+from predmaint_dags import DAG_OPTIONS, FEATURES, TAGS, run_day, settings
 
 
 @dag(
     dag_id="feature_engineering_pipeline",
     schedule="@daily",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=[*TAGS, "features"],
     doc_md=__doc__,
+    **DAG_OPTIONS,
 )
 def feature_engineering_pipeline() -> None:
     """Wire the four steps of the spec; the work is in ``predmaint.features.job``."""
@@ -57,8 +54,7 @@ def feature_engineering_pipeline() -> None:
 
     @task
     def clean_old_files() -> list[str]:
-        """Remove partitions older than the retention setting (processed, quarantine,
-        predictions)."""
+        """Remove day partitions past their retention, every family (predmaint.data.retention)."""
         from predmaint.features.job import clean_old_partitions
 
         return [str(path) for path in clean_old_partitions(settings(), run_day())]

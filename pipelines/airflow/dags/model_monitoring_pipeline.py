@@ -20,10 +20,9 @@ from typing import Any
 
 from airflow.sdk import dag, task
 from predmaint_dags import (
-    DEFAULT_ARGS,
+    DAG_OPTIONS,
     PREDICTIONS,
     RETRAINING,
-    START_DATE,
     TAGS,
     run_day,
     settings,
@@ -35,12 +34,9 @@ log = logging.getLogger(__name__)
 @dag(
     dag_id="model_monitoring_pipeline",
     schedule=[PREDICTIONS],
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=[*TAGS, "monitoring", "mlflow"],
     doc_md=__doc__,
+    **DAG_OPTIONS,
 )
 def model_monitoring_pipeline() -> None:
     """Wire the loop's steps; the work is in ``predmaint.monitoring``."""

@@ -23,10 +23,9 @@ from typing import Any
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, chain, dag, task
 from predmaint_dags import (
-    DEFAULT_ARGS,
+    DAG_OPTIONS,
     FEATURES,
     RETRAINING,
-    START_DATE,
     TAGS,
     run_day,
     settings,
@@ -45,12 +44,9 @@ CHECK_ROWS = 5000
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("@weekly", timezone="UTC"), assets=RETRAINING
     ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=[*TAGS, "training", "mlflow"],
     doc_md=__doc__,
+    **DAG_OPTIONS,
 )
 def model_training_pipeline() -> None:
     """Wire the spec's training steps; the work is in ``predmaint.models``."""

@@ -71,6 +71,14 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 TAGS = ["predmaint", "ai4i2020"]
 
+#: What every predmaint DAG is created with; each adds its id, schedule, tags and doc.
+DAG_OPTIONS: dict[str, Any] = {
+    "start_date": START_DATE,
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": DEFAULT_ARGS,
+}
+
 
 def settings() -> Settings:
     """predmaint's settings, read from the task process's environment (``PREDMAINT_*``, ``.env``).

@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from predmaint.clock import utc_now
 from predmaint.errors import TRAIN_HINT, ModelNotFoundError
-from predmaint.models.compiled import Scorer, compile_pipeline
+from predmaint.models.compiled import OnnxScorer, Scorer, attach_single_reading
 from predmaint.models.loading import load_version
 from predmaint.models.tracking import CHAMPION, client
 from predmaint.models.versions import ModelVersion, champion_info, not_found
@@ -46,9 +46,15 @@ class ServedModel:
 def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
     """Load a registered version from MLflow and compile its pipeline (blocking, seconds)."""
     loaded = load_version(settings, info)
-    scorer = compile_pipeline(loaded.pyfunc.unwrap_python_model().pipeline)
-    log.info("loaded %s v%s (%s)", info.name, info.version, scorer.detail)
-    return ServedModel(info, scorer, loaded.threshold, utc_now().isoformat(timespec="seconds"))
+    _ = loaded.pyfunc  # the whole artifact must load: a broken one is reported, never served
+    compiled = loaded.compiled  # from the compiled cache when the version has a valid entry
+    if isinstance(compiled.scorer, OnnxScorer) and compiled.scorer.single is None:
+        # a cached entry holds the ONNX form only; single readings want the tree code
+        attach_single_reading(compiled.scorer, loaded.pyfunc.unwrap_python_model().pipeline)
+    log.info("loaded %s v%s (%s)", info.name, info.version, compiled.scorer.detail)
+    return ServedModel(
+        info, compiled.scorer, compiled.threshold, utc_now().isoformat(timespec="seconds")
+    )
 
 
 class ModelHolder:

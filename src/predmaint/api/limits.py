@@ -6,8 +6,9 @@ before validating it; the only place a size limit can act while the body streams
 
 - **size** (413): a ``Content-Length`` above the route's limit is refused before a byte of the
   body is read; a chunked body is counted as it arrives and refused as soon as it passes the limit.
-  Limits are per route (``api_body_limits``); ``/predict`` and ``/predict/batch`` default to what
-  one reading and ``api_batch_max`` readings need, every other route to ``api_body_max_bytes``.
+  Limits are per route (``api_body_limits``); ``/predict``, ``/predict/batch`` and ``/feedback``
+  default to what one reading, ``api_batch_max`` readings and ``FEEDBACK_MAX`` outcomes need,
+  every other route to ``api_body_max_bytes``.
 - **type** (415): a body is read as JSON only when sent as ``application/json`` (parameters such
   as ``charset`` allowed); anything else, or a body without a type, is refused.
 - **time** (408): the whole body must arrive within ``api_body_timeout_s``, so a client that
@@ -34,6 +35,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from predmaint.monitoring.outcomes import FEEDBACK_MAX
 from predmaint.settings import Settings
 
 #: Bytes one reading may take in a request: the five fields with full-precision floats, indented,
@@ -41,6 +43,10 @@ from predmaint.settings import Settings
 READING_BYTES = 512
 #: ``/predict``'s default: one reading and room for odd whitespace.
 SINGLE_READING_BODY = 16 * 1024
+#: Bytes one outcome may take: every field set (a 64-character id, a time with its offset) and a
+#: note of several hundred characters, indented. A note may be longer (``NOTE_MAX``); a body of
+#: many long notes is sent in several requests.
+OUTCOME_BYTES = 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _JSON = b"application/json"
 _CLOSE = [(b"connection", b"close")]
@@ -94,6 +100,7 @@ def body_limits(settings: Settings) -> BodyLimits:
     routes = {
         "/predict": SINGLE_READING_BODY,
         "/predict/batch": settings.api_batch_max * READING_BYTES + SINGLE_READING_BODY,
+        "/feedback": FEEDBACK_MAX * OUTCOME_BYTES + SINGLE_READING_BODY,
     }
     routes.update(settings.api_body_limits)
     exact = {path: limit for path, limit in routes.items() if "{" not in path}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from predmaint.data.acquire import AcquiredData, acquire, read_ai4i
+from predmaint.data.retention import clean_up
 from predmaint.data.schemas import LABEL_CONSISTENCY, labelled_schema
 from predmaint.data.validation import validate_frame
 from predmaint.errors import DataValidationError
@@ -21,7 +22,6 @@ from predmaint.features.reports import FeatureReport, QualityReport
 from predmaint.features.schema import features_schema
 from predmaint.settings import Settings
 from predmaint.storage import (
-    clean_partitions,
     partition_dir,
     write_json_atomic,
     write_parquet_atomic,
@@ -135,11 +135,8 @@ def validate_features(settings: Settings, ds: date) -> FeatureReport:
 
 
 def clean_old_partitions(settings: Settings, ds: date) -> list[Path]:
-    """Remove partitions older than the retention setting (processed, quarantine, predictions)."""
-    removed: list[Path] = []
-    for root in (settings.processed_dir, settings.quarantine_dir, settings.predictions_dir):
-        removed.extend(clean_partitions(root, ds, settings.retention_days))
-    return removed
+    """Remove every family's partitions past retention (:mod:`predmaint.data.retention`)."""
+    return clean_up(settings, ds).expired
 
 
 def build_features(

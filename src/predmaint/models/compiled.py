@@ -15,15 +15,16 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.features.formulas import MODEL_FEATURES
-from predmaint.features.transformer import PhysicsFeatures
-from predmaint.models.tree_code import SingleReading, compile_trees
+
+if TYPE_CHECKING:
+    from predmaint.models.tree_code import SingleReading
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class OnnxScorer:
         )
         self.model = model
         self.detail = detail or f"ONNX Runtime {ort.__version__}, {threads} thread(s)"
-        self._column = column
+        self.column = self._column = column  # the positive class's column of the probabilities
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self._outputs = [self._session.get_outputs()[1].name]  # (label, probabilities)
 
@@ -186,6 +187,8 @@ def _register() -> None:
         return
     from skl2onnx import update_registered_converter
 
+    from predmaint.features.transformer import PhysicsFeatures
+
     update_registered_converter(
         PhysicsFeatures,
         "PredmaintPhysicsFeatures",
@@ -201,6 +204,8 @@ def to_onnx(pipeline: Any) -> bytes:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import DoubleTensorType
     from sklearn.ensemble import RandomForestClassifier
+
+    from predmaint.features.transformer import PhysicsFeatures
 
     _register()
     steps = [step for _, step in pipeline.steps]
@@ -274,9 +279,26 @@ def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
             f"on {len(sample)} probe readings",
         )
     compiled.detail += f"; max |ONNX - sklearn| on {len(sample)} probe readings: {gap:.2g}"
-    compiled.single, note = single_reading(pipeline, reference._column, sample, expected)
-    compiled.detail += f"; single readings: {note}"
+    attach_single_reading(compiled, pipeline, sample, expected)
     return compiled
+
+
+def attach_single_reading(
+    scorer: OnnxScorer,
+    pipeline: Any,
+    sample: FloatArray | None = None,
+    expected: FloatArray | None = None,
+) -> None:
+    """Give ``scorer`` the pipeline's tree code for single readings when it proves itself.
+
+    Also for a scorer read back from the compiled cache, which holds the ONNX form only: the
+    API, which answers one reading at a time, attaches the code from the loaded pipeline.
+    """
+    if sample is None or expected is None:
+        sample = probe_readings()
+        expected = PipelineScorer(pipeline).probability(sample)
+    scorer.single, note = single_reading(pipeline, scorer.column, sample, expected)
+    scorer.detail += f"; single readings: {note}"
 
 
 def single_reading(
@@ -286,6 +308,8 @@ def single_reading(
     pipeline's class-``column`` probabilities) on ``sample``, else None; and which path single
     readings take. The code's class-``column`` probability is ``f(*values)[0]``.
     """
+    from predmaint.models.tree_code import compile_trees  # imports scikit-learn: only here
+
     try:
         function = compile_trees(pipeline, (column,))
     except Exception as exc:  # a tree the compiler does not expect: ONNX Runtime answers

@@ -7,7 +7,7 @@ version it came from; loading a version whose entry is already fetched costs no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.compiled import Scorer, bulk_probability, compile_pipeline
+from predmaint.models.compiled import Scorer, bulk_probability
+from predmaint.models.compiled_cache import (
+    Compiled,
+    compile_version,
+    pipeline_digest,
+    read_cached,
+    write_cached,
+)
 from predmaint.models.tracking import CHAMPION, version_uri
 from predmaint.models.versions import ModelVersion, champion_info
 from predmaint.settings import Settings
@@ -23,24 +30,46 @@ from predmaint.settings import Settings
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A registered version (its registry record) and its MLflow pyfunc, loaded once."""
+    """A registered version (its registry record); its MLflow pyfunc and compiled form are
+    loaded once, when first needed.
+
+    Bulk scoring needs only the compiled form and the threshold, which a version's entry in the
+    compiled cache holds (:mod:`predmaint.models.compiled_cache`): with a valid entry the pyfunc
+    (scikit-learn, the pipeline file) is never loaded at all.
+    """
 
     info: ModelVersion
-    pyfunc: Any
+    settings: Settings = field(repr=False, compare=False)
+
+    @cached_property
+    def pyfunc(self) -> Any:
+        return load_pyfunc(self.settings, self.info.version)
+
+    @cached_property
+    def compiled(self) -> Compiled:
+        """The compiled scorer and threshold: from the cache, else compiled and cached."""
+        digest = pipeline_digest(self.settings, self.info)
+        if digest is not None and (cached := read_cached(self.settings, self.info, digest)):
+            return cached
+        classifier = self.pyfunc.unwrap_python_model()
+        compiled = compile_version(classifier)
+        if digest is not None:
+            write_cached(self.settings, self.info, digest, classifier.pipeline, compiled)
+        return compiled
 
     @property
     def threshold(self) -> float:
         """The decision threshold the pyfunc applies (its model config, set at training)."""
-        return float(self.pyfunc.unwrap_python_model().threshold)
+        return self.compiled.threshold
 
     def failure_probability(self, sensors: pd.DataFrame) -> np.ndarray:
         output = self.pyfunc.predict(sensors[list(SENSOR_COLUMNS)])
         return np.asarray(output["failure_probability"], dtype=np.float64)
 
-    @cached_property
+    @property
     def scorer(self) -> Scorer:
         """The pipeline compiled for bulk scoring (ONNX Runtime; the pipeline if that fails)."""
-        return compile_pipeline(self.pyfunc.unwrap_python_model().pipeline)
+        return self.compiled.scorer
 
     def bulk_failure_probability(self, sensors: np.ndarray) -> np.ndarray:
         """Failure probability of many readings (five sensor columns) on every core.
@@ -65,5 +94,6 @@ def load_model(settings: Settings, version: str | None = None) -> LoadedModel:
 
 
 def load_version(settings: Settings, info: ModelVersion) -> LoadedModel:
-    """Load the registered version ``info`` describes (its registry entry is already fetched)."""
-    return LoadedModel(info, load_pyfunc(settings, info.version))
+    """The registered version ``info`` describes (its registry entry is already fetched); what
+    it needs is loaded on first use."""
+    return LoadedModel(info, settings)

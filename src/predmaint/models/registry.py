@@ -116,6 +116,23 @@ def _record(
     mlflow_client.set_model_version_tag(name, version, "last_decision_reason", reason)
 
 
+def _crown(
+    mlflow_client: MlflowClient,
+    name: str,
+    current: str | None,
+    new: str,
+    reason: str,
+    evidence: dict[str, Any] | None = None,
+) -> None:
+    """``new`` becomes champion and the displaced one (if any) previous-champion, both recorded:
+    the one promotion move of a training round and of monitoring alike."""
+    if current is not None:
+        mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
+        _record(mlflow_client, name, current, "demoted", reason, evidence)
+    mlflow_client.set_registered_model_alias(name, CHAMPION, new)
+    _record(mlflow_client, name, new, "promoted", reason, evidence)
+
+
 def _alias_version(mlflow_client: MlflowClient, name: str, alias: str) -> str | None:
     try:
         return str(mlflow_client.get_model_version_by_alias(name, alias).version)
@@ -228,12 +245,8 @@ def _promote(
     previous = None
     champion: str | None
     if promoted:
-        if current is not None:
-            mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
-            _record(mlflow_client, name, current, "demoted", reason)
-            previous = current
-        mlflow_client.set_registered_model_alias(name, CHAMPION, best_version)
-        _record(mlflow_client, name, best_version, "promoted", reason)
+        _crown(mlflow_client, name, current, best_version, reason)
+        previous = current
         champion = best_version
     else:
         champion = current
@@ -457,13 +470,9 @@ def _promote_challenger(
     """``to_version`` becomes champion on monitoring's evidence; the displaced one is previous."""
     if to_version is None or to_version == current:
         raise PredmaintError(f"nothing to promote: v{to_version} is already the champion")
-    if current is not None:
-        mlflow_client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
-        _record(mlflow_client, name, current, "demoted", reason, evidence)
-    mlflow_client.set_registered_model_alias(name, CHAMPION, to_version)
+    _crown(mlflow_client, name, current, to_version, reason, evidence)
     if _alias_version(mlflow_client, name, CHALLENGER) == to_version:
         mlflow_client.delete_registered_model_alias(name, CHALLENGER)
-    _record(mlflow_client, name, to_version, "promoted", reason, evidence)
     return Decision(
         "promoted",
         reason,

@@ -10,7 +10,9 @@ job and the demo call:
 4. the rules decide (:mod:`~predmaint.monitoring.decisions`), and with ``act`` the actions are
    applied (:mod:`~predmaint.monitoring.acting`);
 5. ``monitoring/ds=…/report.json`` and ``reports/ds=…/index.html`` are written, and the day is
-   logged to MLflow (experiment ``predmaint-monitoring``).
+   logged to MLflow (experiment ``predmaint-monitoring``);
+6. day partitions past their retention are removed (:mod:`predmaint.data.retention`: what this
+   step reads back is kept).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from predmaint.data.retention import REPORT_HISTORY_DAYS, clean_up
 from predmaint.features.drift import DriftResult
 from predmaint.models.registry import history
 from predmaint.models.tracking import CHALLENGER, CHAMPION
@@ -47,7 +50,7 @@ from predmaint.storage import partition_dir, read_json
 BATCH_REPORT = "report.json"
 PART_GLOB = "part-*.parquet"
 EVENTS_SHOWN = 20
-HISTORY_DAYS = 30
+HISTORY_DAYS = REPORT_HISTORY_DAYS  # retention keeps this much monitoring history
 _ALERT_COLUMNS = ("prediction_id", "failure_probability", "risk_level", "model_version")
 
 
@@ -60,6 +63,7 @@ class MonitoringRun:
     page_path: Path
     ingested: tuple[OutcomeIngest, ...]
     mlflow_run_id: str | None
+    removed_partitions: tuple[Path, ...] = ()
 
     @property
     def retrain_requested(self) -> bool:
@@ -76,6 +80,7 @@ class MonitoringRun:
             "page_path": str(self.page_path),
             "ingested": [i.to_dict() for i in self.ingested],
             "mlflow_run_id": self.mlflow_run_id,
+            "removed_partitions": [str(path) for path in self.removed_partitions],
             "retrain_requested": self.retrain_requested,
         }
 
@@ -208,4 +213,5 @@ def monitor_day(
     report_path = write_monitoring_report(settings, report)
     page = write_page(settings, _page_inputs(settings, report, day, champion))
     run_id = log_monitoring(settings, report, report_path, page) if log_to_mlflow else None
-    return MonitoringRun(report, report_path, page, tuple(ingested), run_id)
+    removed = clean_up(settings, ds).expired  # last: this day's inputs were read above
+    return MonitoringRun(report, report_path, page, tuple(ingested), run_id, tuple(removed))

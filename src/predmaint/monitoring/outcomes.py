@@ -48,6 +48,8 @@ RECORDED_PREFIX = "recorded-"
 INGESTED_DIR = ".ingested"
 INPUT_SUFFIXES = (".csv", ".parquet")
 NOTE_MAX = 2000
+#: Outcomes one ``POST /feedback`` may carry (its body limit is sized from it).
+FEEDBACK_MAX = 10_000
 UNKNOWN_ID = "prediction_id: unknown (no prediction was made with this id)"
 
 

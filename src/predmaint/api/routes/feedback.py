@@ -19,7 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from predmaint.api.deps import SettingsDep
 from predmaint.api.recording import AnswerRecorder
 from predmaint.api.schemas import Problem
-from predmaint.monitoring.outcomes import FAILURE_MODE_CODES, NOTE_MAX, record_outcomes
+from predmaint.monitoring.outcomes import (
+    FAILURE_MODE_CODES,
+    FEEDBACK_MAX,
+    NOTE_MAX,
+    record_outcomes,
+)
 from predmaint.monitoring.predictions import known_prediction_ids
 
 FailureModeCode = Literal["TWF", "HDF", "PWF", "OSF", "RNF"]
@@ -59,7 +64,7 @@ class OutcomeIn(BaseModel):
 
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=10_000)
+    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=FEEDBACK_MAX)
 
 
 class FeedbackResult(BaseModel):
