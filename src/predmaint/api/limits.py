@@ -9,7 +9,9 @@ before validating it; the only place a size limit can act while the body streams
   Limits are per route (``api_body_limits``); ``/predict`` and ``/predict/batch`` default to what
   one reading and ``api_batch_max`` readings need, every other route to ``api_body_max_bytes``.
 - **type** (415): a body is read as JSON only when sent as ``application/json`` (parameters such
-  as ``charset`` allowed); anything else, or a body without a type, is refused.
+  as ``charset`` allowed); anything else, or a body without a type, is refused. The Open
+  Inference Protocol's infer routes also take ``application/octet-stream`` (JSON followed by
+  binary tensor data) and a body without a type (Triton's client sends none), as Triton does.
 - **time** (408): the whole body must arrive within ``api_body_timeout_s``, so a client that
   trickles a body cannot hold a connection and a request slot forever.
 
@@ -34,6 +36,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from predmaint.api.oip import INFER_PATHS, is_oip, problem, takes_binary
 from predmaint.settings import Settings
 
 #: Bytes one reading may take in a request: the five fields with full-precision floats, indented,
@@ -43,17 +46,15 @@ READING_BYTES = 512
 SINGLE_READING_BODY = 16 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _JSON = b"application/json"
+_OCTET_STREAM = b"application/octet-stream"
 _CLOSE = [(b"connection", b"close")]
 
-_PROBLEM = {
-    "application/json": {
-        "schema": {
-            "type": "object",
-            "properties": {"detail": {"type": "string"}},
-            "required": ["detail"],
-        }
-    }
-}
+
+def _problem_schema(key: str) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {key: {"type": "string"}}, "required": [key]}
+    return {"application/json": {"schema": schema}}
+
+
 #: The refusals as OpenAPI documents them on every route that takes a body.
 REFUSALS: dict[int, str] = {
     408: "The body did not arrive within PREDMAINT_API_BODY_TIMEOUT_S.",
@@ -65,6 +66,14 @@ REFUSALS: dict[int, str] = {
 def is_json(content_type: bytes) -> bool:
     """``application/json``, any case, with or without parameters (``; charset=utf-8``)."""
     return content_type == _JSON or content_type.split(b";", 1)[0].strip().lower() == _JSON
+
+
+def accepted(path: str, content_type: bytes | None) -> bool:
+    """Whether a body sent as ``content_type`` (None: no header) is read on ``path``."""
+    if takes_binary(path):
+        kind = (content_type or b"").split(b";", 1)[0].strip().lower()
+        return content_type is None or kind in (_JSON, _OCTET_STREAM)
+    return content_type is not None and is_json(content_type)
 
 
 @dataclass(frozen=True)
@@ -91,10 +100,9 @@ def body_limits(settings: Settings) -> BodyLimits:
     A route template (``/v2/models/{name}/infer``) in ``api_body_limits`` applies to every path
     it matches.
     """
-    routes = {
-        "/predict": SINGLE_READING_BODY,
-        "/predict/batch": settings.api_batch_max * READING_BYTES + SINGLE_READING_BODY,
-    }
+    batch = settings.api_batch_max * READING_BYTES + SINGLE_READING_BODY
+    routes = {"/predict": SINGLE_READING_BODY, "/predict/batch": batch}
+    routes |= dict.fromkeys(INFER_PATHS, batch)  # the same readings, as a tensor
     routes.update(settings.api_body_limits)
     exact = {path: limit for path, limit in routes.items() if "{" not in path}
     templates = tuple(
@@ -141,9 +149,10 @@ class _Deadlines:
         loop.call_later(self.period, self._sweep, loop)
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
-    """A JSON ``{"detail": ...}`` answer that closes the connection (the rest is not read)."""
-    body = json.dumps({"detail": detail}).encode()
+async def _refuse(send: Send, path: str, status: int, detail: str) -> None:
+    """A JSON ``{"detail": ...}`` answer (``{"error": ...}`` on OIP paths) that closes the
+    connection (the rest is not read)."""
+    body = json.dumps(problem(path, detail)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -169,10 +178,9 @@ def document_refusals(routes: Iterable[BaseRoute]) -> None:
     """Add the refusals to the OpenAPI responses of every route that takes a body."""
     for route in routes:
         if isinstance(route, APIRoute) and route.methods & _BODY_METHODS:
+            content = _problem_schema("error" if is_oip(route.path) else "detail")
             for status, description in REFUSALS.items():
-                route.responses.setdefault(
-                    status, {"description": description, "content": _PROBLEM}
-                )
+                route.responses.setdefault(status, {"description": description, "content": content})
 
 
 class RequestLimits:
@@ -210,11 +218,14 @@ class RequestLimits:
             await self._refuse(scope, send, 413, self._too_large(scope, limit))
             return
         has_body = chunked or (length is not None and length != b"0")
-        if (content_type is not None or has_body) and not is_json(content_type or b""):
+        if (content_type is not None or has_body) and not accepted(scope["path"], content_type):
             sent = (
                 "no Content-Type" if content_type is None else content_type[:100].decode("latin-1")
             )
-            detail = f"send the body as Content-Type: application/json (got {sent})"
+            wanted = "application/json"
+            if takes_binary(scope["path"]):
+                wanted += " or application/octet-stream (binary tensor data)"
+            detail = f"send the body as Content-Type: {wanted} (got {sent})"
             await self._refuse(scope, send, 415, detail)
             return
         task = current_task()
@@ -272,4 +283,4 @@ class RequestLimits:
             if route.matches(scope)[0] is not Match.NONE:
                 scope["route"] = route
                 break
-        await _refuse(send, status, detail)
+        await _refuse(send, scope["path"], status, detail)
