@@ -98,12 +98,14 @@ def body_limits(settings: Settings) -> BodyLimits:
     """Defaults sized for the request models' caps, then the configured per-route limits.
 
     A route template (``/v2/models/{name}/infer``) in ``api_body_limits`` applies to every path
-    it matches.
+    it matches, before the defaults (whatever its parameters are called).
     """
     batch = settings.api_batch_max * READING_BYTES + SINGLE_READING_BODY
-    routes = {"/predict": SINGLE_READING_BODY, "/predict/batch": batch}
-    routes |= dict.fromkeys(INFER_PATHS, batch)  # the same readings, as a tensor
-    routes.update(settings.api_body_limits)
+    defaults = {"/predict": SINGLE_READING_BODY, "/predict/batch": batch}
+    defaults |= dict.fromkeys(INFER_PATHS, batch)  # the same readings, as a tensor
+    routes = settings.api_body_limits | {
+        path: limit for path, limit in defaults.items() if path not in settings.api_body_limits
+    }
     exact = {path: limit for path, limit in routes.items() if "{" not in path}
     templates = tuple(
         (compile_path(path)[0], limit) for path, limit in routes.items() if "{" in path

@@ -105,7 +105,11 @@ def _columns(answers: list[Prediction]) -> dict[str, list[Any]]:
 
 
 def _answer(
-    request_id: str | None, served: ServedModel, outputs: list[Requested], answers: list[Prediction]
+    request_id: str | None,
+    name: str,
+    served: ServedModel,
+    outputs: list[Requested],
+    answers: list[Prediction],
 ) -> Response:
     """The inference response: JSON, or JSON then binary tensor data when any output asks."""
     columns = _columns(answers)
@@ -124,7 +128,7 @@ def _answer(
         else:
             entry["data"] = values
         entries.append(entry)
-    head: dict[str, Any] = {"model_name": served.info.name, "model_version": served.info.version}
+    head: dict[str, Any] = {"model_name": name, "model_version": served.info.version}
     if request_id is not None:
         head["id"] = request_id
     head["outputs"] = entries
@@ -236,7 +240,7 @@ def infer_router(
         outputs = requested_outputs(parsed)
         sensors = readings(parsed, binary, max_rows)
         answers = await answer_readings(served, sensors, language, recorder, metrics)
-        return _answer(parsed.id, served, outputs, answers)
+        return _answer(parsed.id, name, served, outputs, answers)
 
     description = (
         f"An FP64 `[N, 5]` tensor `{INPUT.name}` (N from 1 to {max_rows}; columns "
