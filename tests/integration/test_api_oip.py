@@ -67,7 +67,7 @@ def infer(
     tensor = triton.InferInput(INPUT_NAME, list(sensors.shape), "FP64")
     tensor.set_data_from_numpy(sensors.astype(np.float64), binary_data=binary)
     # a copy: the client adds its own headers to the dict it is given
-    return client.infer(MODEL, [tensor], headers=dict(KEY), **kwargs)  # type: ignore[arg-type]
+    return client.infer(MODEL, [tensor], headers=dict(KEY), **kwargs)
 
 
 def test_probes_and_metadata_answer_without_a_key(
