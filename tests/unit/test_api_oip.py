@@ -246,6 +246,7 @@ def test_many_bad_elements_are_listed_then_counted(app: object) -> None:
         ("not a length", b"", "Inference-Header-Content-Length must be"),
         ("past the body", b"", "Inference-Header-Content-Length must be"),
         ("data and bytes", b"\x00" * 40, "40 bytes follow the JSON"),
+        ("no header", b"\x00" * 40, "needs Inference-Header-Content-Length"),
         ("bytes too short", b"\x00" * 39, "the binary data after the JSON is 39 bytes"),
         ("wrong size", b"\x00" * 40, "binary_data_size must be 40"),
     ],
@@ -258,7 +259,8 @@ def test_binary_framing_errors(app: object, case: str, binary: bytes, words: str
         tensor["parameters"] = {"binary_data_size": 41 if case == "wrong size" else 40}
     head = json.dumps({"inputs": [tensor]}).encode()
     length = {"not a length": "abc", "past the body": str(len(head) + 1)}.get(case, str(len(head)))
-    response = post(app, head + binary, **{"Inference-Header-Content-Length": length})
+    headers = {} if case == "no header" else {"Inference-Header-Content-Length": length}
+    response = post(app, head + binary, **headers)
     assert response.status_code == 400, response.text
     assert words in response.json()["error"], response.text
 

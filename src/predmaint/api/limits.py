@@ -6,8 +6,9 @@ before validating it; the only place a size limit can act while the body streams
 
 - **size** (413): a ``Content-Length`` above the route's limit is refused before a byte of the
   body is read; a chunked body is counted as it arrives and refused as soon as it passes the limit.
-  Limits are per route (``api_body_limits``); ``/predict`` and ``/predict/batch`` default to what
-  one reading and ``api_batch_max`` readings need, every other route to ``api_body_max_bytes``.
+  Limits are per route (``api_body_limits``); ``/predict`` and ``/predict/batch`` (and the OIP
+  infer routes, the same readings as a tensor) default to what one reading and ``api_batch_max``
+  readings need, every other route to ``api_body_max_bytes``.
 - **type** (415): a body is read as JSON only when sent as ``application/json`` (parameters such
   as ``charset`` allowed); anything else, or a body without a type, is refused. The Open
   Inference Protocol's infer routes also take ``application/octet-stream`` (JSON followed by

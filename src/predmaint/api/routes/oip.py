@@ -143,6 +143,7 @@ def _answer(
 
 
 def _parse(head: bytes) -> InferenceRequest:
+    """The JSON part as a request object; a 400 naming the fields otherwise."""
     try:
         return InferenceRequest.model_validate_json(head)
     except ValidationError as exc:
@@ -150,6 +151,8 @@ def _parse(head: bytes) -> InferenceRequest:
         message = "; ".join(describe(dict(error))["msg"] for error in errors[:5])
         if len(errors) > 5:
             message += f"; and {len(errors) - 5} more"
+        if "trailing characters" in message:  # bytes after the JSON, not announced
+            message += " (binary tensor data after the JSON needs Inference-Header-Content-Length)"
         raise OipError(400, message) from None
 
 
