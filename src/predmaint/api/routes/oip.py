@@ -180,7 +180,7 @@ def status_router(settings: Settings) -> APIRouter:
             raise OipError(503, holder.missing_reason)
         return Ready(ready=True)
 
-    async def metadata(holder: ModelHolder, model_name: str, version: str | None) -> ModelMetadata:
+    def metadata(holder: ModelHolder, model_name: str, version: str | None) -> ModelMetadata:
         served = _served(holder, name, model_name, version)
         return ModelMetadata(
             name=name,
@@ -190,23 +190,23 @@ def status_router(settings: Settings) -> APIRouter:
             outputs=list(OUTPUTS),
         )
 
-    async def model_ready(holder: ModelHolder, model_name: str, version: str | None) -> ModelReady:
+    def model_ready(holder: ModelHolder, model_name: str, version: str | None) -> ModelReady:
         _served(holder, name, model_name, version)
         return ModelReady(name=name, ready=True)
 
     @routes.get(MODEL_PATH, response_model=ModelMetadata, summary=_METADATA, responses=_ERRORS)
     async def get_metadata(holder: HolderDep, model_name: str) -> ModelMetadata:
-        return await metadata(holder, model_name, None)
+        return metadata(holder, model_name, None)
 
     @routes.get(VERSION_PATH, response_model=ModelMetadata, summary=_METADATA, responses=_ERRORS)
     async def get_version_metadata(
         holder: HolderDep, model_name: str, model_version: str
     ) -> ModelMetadata:
-        return await metadata(holder, model_name, model_version)
+        return metadata(holder, model_name, model_version)
 
     @routes.get(MODEL_PATH + "/ready", response_model=ModelReady, summary=_READY, responses=_ERRORS)
     async def get_ready(holder: HolderDep, model_name: str) -> ModelReady:
-        return await model_ready(holder, model_name, None)
+        return model_ready(holder, model_name, None)
 
     @routes.get(
         VERSION_PATH + "/ready", response_model=ModelReady, summary=_READY, responses=_ERRORS
@@ -214,7 +214,7 @@ def status_router(settings: Settings) -> APIRouter:
     async def get_version_ready(
         holder: HolderDep, model_name: str, model_version: str
     ) -> ModelReady:
-        return await model_ready(holder, model_name, model_version)
+        return model_ready(holder, model_name, model_version)
 
     return routes
 
