@@ -37,6 +37,9 @@ def test_defaults_fit_the_caps_of_the_request_models() -> None:
     bigger = body_limits(settings(api_batch_max=5000)).for_path("/predict/batch")
     assert bigger - limits.for_path("/predict/batch") == 4000 * READING_BYTES
     assert limits.for_path("/health") == settings().api_body_max_bytes == 1024 * 1024
+    # the OIP infer routes take the same readings as a tensor: the batch route's limit
+    for path in ("/v2/models/m/infer", "/v2/models/m/versions/3/infer"):
+        assert limits.for_path(path) == limits.for_path("/predict/batch"), path
 
 
 def test_the_feedback_limit_fits_its_cap_of_outcomes() -> None:
@@ -111,5 +114,9 @@ def test_every_route_with_a_body_documents_the_refusals(
     spec = app_factory().openapi()  # type: ignore[attr-defined]
     posts = [(path, ops["post"]) for path, ops in spec["paths"].items() if "post" in ops]
     assert {path for path, _ in posts} >= {"/predict", "/predict/batch"}
+    assert "/v2/models/{model_name}/infer" in {path for path, _ in posts}
     for path, operation in posts:
         assert {"408", "413", "415"} <= set(operation["responses"]), path
+        # documented in the shape the route's clients read
+        schema = operation["responses"]["413"]["content"]["application/json"]["schema"]
+        assert schema["required"] == ["error" if path.startswith("/v2") else "detail"], path

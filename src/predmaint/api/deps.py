@@ -21,7 +21,8 @@ from predmaint.settings import Settings
 _api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
-    description="Needed by /predict* and /model when PREDMAINT_API_KEY is set.",
+    description="Needed by /predict*, /model, /feedback, /reports and the OIP infer routes when"
+    " PREDMAINT_API_KEY is set.",
 )
 
 

@@ -4,7 +4,8 @@ FastAPI's default 422 says "Input should be greater than or equal to 250"; an op
 "air_temperature: 25 is below the plausible range [250, 350] K (a temperature in °C?)". The
 list under ``detail`` keeps FastAPI's shape (``loc``, ``msg``, ``type``) for clients and
 tools; ``message`` joins the reasons in one line for humans. What an answer repeats of the
-client's input is bounded (:mod:`predmaint.api.echo`).
+client's input is bounded (:mod:`predmaint.api.echo`). On the Open Inference Protocol's paths
+(``/v2/...``) every error is ``{"error": "…"}`` instead, the shape its clients read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException
 
 from predmaint.api.deps import ModelUnavailableError
 from predmaint.api.echo import VALUE_EXCERPT, digits, echo, excerpt, safe_text
+from predmaint.api.oip import OipError, is_oip, problem
 from predmaint.data.columns import (
     AIR_TEMPERATURE,
     PROCESS_TEMPERATURE,
@@ -59,8 +61,8 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), "number" if isinstance(value, int | float) else "value")
 
 
-def _range_message(name: str, value: Any, shown: str) -> tuple[str, str]:
-    """Why a sensor value was refused, and the rule it broke."""
+def range_message(name: str, value: Any, shown: str) -> tuple[str, str]:
+    """Why a sensor value was refused, and the rule it broke (``/predict`` and OIP ``infer``)."""
     rule = SENSOR_RANGES[name]
     if isinstance(value, int | float) and value <= 0 and rule.low == 0 and not rule.low_inclusive:
         why = f"must be > 0 {rule.unit}: a non-positive value is physically impossible"
@@ -97,7 +99,7 @@ def describe(error: dict[str, Any], room: int = VALUE_EXCERPT) -> dict[str, Any]
     value = error.get("input")
     shown = excerpt(value, room) if room > 0 else "(not shown)"
     if kind in _RANGE_ERRORS and name in SENSOR_RANGES:
-        why, rule = _range_message(name, value, shown)
+        why, rule = range_message(name, value, shown)
     elif kind in {"float_type", "finite_number"} and type(value) is int:  # too big for a float
         why, rule = _out_of_range(name, value)
     elif kind == "missing":
@@ -150,14 +152,24 @@ async def body_not_parsed(request: Request, exc: Exception) -> Response:
         entry = {"loc": ["body"], "field": "body", "rule": "finite number", "msg": why}
         body = {"detail": [{**entry, "type": "out_of_range"}], "message": why}
         return JSONResponse(body, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    if is_oip(request.url.path):  # 401, 404, 405 in the protocol's shape
+        return JSONResponse(
+            problem(request.url.path, str(exc.detail)), exc.status_code, headers=exc.headers
+        )
     return await http_exception_handler(request, exc)
 
 
 async def model_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+    return JSONResponse(problem(request.url.path, str(exc)), status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+async def oip_refusal(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OipError)
+    return JSONResponse({"error": exc.message}, exc.status)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, body_not_parsed)  # Starlette's: FastAPI raises it
     app.add_exception_handler(ModelUnavailableError, model_unavailable)
+    app.add_exception_handler(OipError, oip_refusal)

@@ -6,11 +6,14 @@ before validating it; the only place a size limit can act while the body streams
 
 - **size** (413): a ``Content-Length`` above the route's limit is refused before a byte of the
   body is read; a chunked body is counted as it arrives and refused as soon as it passes the limit.
-  Limits are per route (``api_body_limits``); ``/predict``, ``/predict/batch`` and ``/feedback``
-  default to what one reading, ``api_batch_max`` readings and ``FEEDBACK_MAX`` outcomes need,
-  every other route to ``api_body_max_bytes``.
+  Limits are per route (``api_body_limits``); ``/predict``, ``/predict/batch`` (and the OIP
+  infer routes, the same readings as a tensor) and ``/feedback`` default to what one reading,
+  ``api_batch_max`` readings and ``FEEDBACK_MAX`` outcomes need, every other route to
+  ``api_body_max_bytes``.
 - **type** (415): a body is read as JSON only when sent as ``application/json`` (parameters such
-  as ``charset`` allowed); anything else, or a body without a type, is refused.
+  as ``charset`` allowed); anything else, or a body without a type, is refused. The Open
+  Inference Protocol's infer routes also take ``application/octet-stream`` (JSON followed by
+  binary tensor data) and a body without a type (Triton's client sends none), as Triton does.
 - **time** (408): the whole body must arrive within ``api_body_timeout_s``, so a client that
   trickles a body cannot hold a connection and a request slot forever.
 
@@ -35,6 +38,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from predmaint.api.oip import INFER_PATHS, is_oip, problem, takes_binary
 from predmaint.monitoring.outcomes import FEEDBACK_MAX
 from predmaint.settings import Settings
 
@@ -49,17 +53,15 @@ SINGLE_READING_BODY = 16 * 1024
 OUTCOME_BYTES = 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _JSON = b"application/json"
+_OCTET_STREAM = b"application/octet-stream"
 _CLOSE = [(b"connection", b"close")]
 
-_PROBLEM = {
-    "application/json": {
-        "schema": {
-            "type": "object",
-            "properties": {"detail": {"type": "string"}},
-            "required": ["detail"],
-        }
-    }
-}
+
+def _problem_schema(key: str) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {key: {"type": "string"}}, "required": [key]}
+    return {"application/json": {"schema": schema}}
+
+
 #: The refusals as OpenAPI documents them on every route that takes a body.
 REFUSALS: dict[int, str] = {
     408: "The body did not arrive within PREDMAINT_API_BODY_TIMEOUT_S.",
@@ -71,6 +73,14 @@ REFUSALS: dict[int, str] = {
 def is_json(content_type: bytes) -> bool:
     """``application/json``, any case, with or without parameters (``; charset=utf-8``)."""
     return content_type == _JSON or content_type.split(b";", 1)[0].strip().lower() == _JSON
+
+
+def accepted(path: str, content_type: bytes | None) -> bool:
+    """Whether a body sent as ``content_type`` (None: no header) is read on ``path``."""
+    if takes_binary(path):
+        kind = (content_type or b"").split(b";", 1)[0].strip().lower()
+        return content_type is None or kind in (_JSON, _OCTET_STREAM)
+    return content_type is not None and is_json(content_type)
 
 
 @dataclass(frozen=True)
@@ -95,14 +105,18 @@ def body_limits(settings: Settings) -> BodyLimits:
     """Defaults sized for the request models' caps, then the configured per-route limits.
 
     A route template (``/v2/models/{name}/infer``) in ``api_body_limits`` applies to every path
-    it matches.
+    it matches, before the defaults (whatever its parameters are called).
     """
-    routes = {
+    batch = settings.api_batch_max * READING_BYTES + SINGLE_READING_BODY
+    defaults = {
         "/predict": SINGLE_READING_BODY,
-        "/predict/batch": settings.api_batch_max * READING_BYTES + SINGLE_READING_BODY,
+        "/predict/batch": batch,
         "/feedback": FEEDBACK_MAX * OUTCOME_BYTES + SINGLE_READING_BODY,
     }
-    routes.update(settings.api_body_limits)
+    defaults |= dict.fromkeys(INFER_PATHS, batch)  # the same readings, as a tensor
+    routes = settings.api_body_limits | {
+        path: limit for path, limit in defaults.items() if path not in settings.api_body_limits
+    }
     exact = {path: limit for path, limit in routes.items() if "{" not in path}
     templates = tuple(
         (compile_path(path)[0], limit) for path, limit in routes.items() if "{" in path
@@ -148,9 +162,10 @@ class _Deadlines:
         loop.call_later(self.period, self._sweep, loop)
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
-    """A JSON ``{"detail": ...}`` answer that closes the connection (the rest is not read)."""
-    body = json.dumps({"detail": detail}).encode()
+async def _refuse(send: Send, path: str, status: int, detail: str) -> None:
+    """A JSON ``{"detail": ...}`` answer (``{"error": ...}`` on OIP paths) that closes the
+    connection (the rest is not read)."""
+    body = json.dumps(problem(path, detail)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -176,10 +191,9 @@ def document_refusals(routes: Iterable[BaseRoute]) -> None:
     """Add the refusals to the OpenAPI responses of every route that takes a body."""
     for route in routes:
         if isinstance(route, APIRoute) and route.methods & _BODY_METHODS:
+            content = _problem_schema("error" if is_oip(route.path) else "detail")
             for status, description in REFUSALS.items():
-                route.responses.setdefault(
-                    status, {"description": description, "content": _PROBLEM}
-                )
+                route.responses.setdefault(status, {"description": description, "content": content})
 
 
 class RequestLimits:
@@ -217,11 +231,14 @@ class RequestLimits:
             await self._refuse(scope, send, 413, self._too_large(scope, limit))
             return
         has_body = chunked or (length is not None and length != b"0")
-        if (content_type is not None or has_body) and not is_json(content_type or b""):
+        if (content_type is not None or has_body) and not accepted(scope["path"], content_type):
             sent = (
                 "no Content-Type" if content_type is None else content_type[:100].decode("latin-1")
             )
-            detail = f"send the body as Content-Type: application/json (got {sent})"
+            wanted = "application/json"
+            if takes_binary(scope["path"]):
+                wanted += " or application/octet-stream (binary tensor data)"
+            detail = f"send the body as Content-Type: {wanted} (got {sent})"
             await self._refuse(scope, send, 415, detail)
             return
         task = current_task()
@@ -279,4 +296,4 @@ class RequestLimits:
             if route.matches(scope)[0] is not Match.NONE:
                 scope["route"] = route
                 break
-        await _refuse(send, status, detail)
+        await _refuse(send, scope["path"], status, detail)

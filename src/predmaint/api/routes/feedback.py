@@ -77,7 +77,11 @@ class FeedbackResult(BaseModel):
     "/feedback",
     response_model=FeedbackResult,
     summary="Record outcomes of earlier predictions (one, or many under 'outcomes')",
-    responses={401: {"model": Problem}, 422: {"description": "A field breaks its rule."}},
+    responses={
+        400: {"model": Problem, "description": "The body could not be decoded at all."},
+        401: {"model": Problem},
+        422: {"description": "A field breaks its rule."},
+    },
 )
 async def feedback(
     body: Annotated[OutcomeIn | FeedbackIn, "one outcome or many"],

@@ -8,7 +8,6 @@ the event loop.
 """
 
 import json
-from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from predmaint.api.answers import answer_readings
 from predmaint.api.deps import ModelDep
 from predmaint.api.metrics import ApiMetrics
 from predmaint.api.recording import AnswerRecorder, stamp
@@ -29,7 +29,7 @@ from predmaint.api.schemas import (
     SensorReading,
     batch_request_model,
 )
-from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, Language, assess, assess_many
+from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, Language, assess
 from predmaint.models.compiled import SKLEARN
 from predmaint.settings import Settings
 
@@ -128,46 +128,13 @@ def router(
     ) -> Response:
         readings: list[SensorReading] = request.readings  # type: ignore[attr-defined]
         sensors = np.array([r.values() for r in readings], dtype=np.float64)
-        if served.scorer.runtime == SKLEARN:
-            probability = await run_in_threadpool(served.scorer.probability, sensors)
-        else:
-            probability = served.scorer.probability(sensors)
-        assessed = assess_many(probability, served.threshold, language)
-        version = served.info.version
-        ids = [recorder.new_id() for _ in readings]
-        answers = [
+        answers = await answer_readings(served, sensors, language, recorder, metrics)
+        return _json(
             {
-                "prediction": int(prediction),
-                "probability": float(confidence),
-                "risk_level": str(level),
-                "recommendation": str(text),
-                "failure_probability": float(p),
-                "model_version": version,
-                "prediction_id": prediction_id,
+                "predictions": [answer.model_dump() for answer in answers],
+                "count": len(answers),
+                "model_version": served.info.version,
             }
-            for prediction_id, prediction, confidence, level, text, p in zip(
-                ids,
-                assessed["prediction"],
-                assessed["probability"],
-                assessed["risk_level"],
-                assessed["recommendation"],
-                assessed["failure_probability"],
-                strict=True,
-            )
-        ]
-        for prediction_id, reading, prediction, p, level in zip(
-            ids,
-            readings,
-            assessed["prediction"].tolist(),
-            assessed["failure_probability"].tolist(),
-            assessed["risk_level"].tolist(),
-            strict=True,
-        ):
-            recorder.record(prediction_id, reading.values(), prediction, p, level, version)
-        for (prediction, level), count in Counter(
-            zip(assessed["prediction"].tolist(), assessed["risk_level"].tolist(), strict=True)
-        ).items():
-            metrics.predicted(prediction, level, count)
-        return _json({"predictions": answers, "count": len(answers), "model_version": version})
+        )
 
     return routes
