@@ -149,11 +149,11 @@ def test_no_champion_says_how_to_train(tmp_path: Path) -> None:
         run_batch(make_settings(tmp_path), DAY, rows=10)
 
 
-def test_a_simulated_plant_day_writes_work_orders_one_per_machine(home: Settings) -> None:
+def test_a_simulated_plant_day_writes_work_orders_one_per_machine(scoring_home: Settings) -> None:
     # given a plant of 8 machines whose day is simulated and scored
-    plant = home.model_copy(update={"simulated_machines": 8})
+    plant = scoring_home.model_copy(update={"simulated_machines": 8})
     report = run_batch(plant, DAY, rows=800)
-    scored = _predictions(plant, DAY)
+    scored = scored_parts(plant, DAY)
     folder = partition_dir(plant.predictions_dir, DAY)
     # then the readings keep their machine and time, and the day has both work-order files
     assert scored["machine_id"].nunique() == 8
@@ -183,25 +183,25 @@ def test_a_simulated_plant_day_writes_work_orders_one_per_machine(home: Settings
 
 
 def test_plant_columns_from_a_csv_are_checked_and_lone_readings_rank_alone(
-    home: Settings,
+    scoring_home: Settings,
 ) -> None:
     # given a plant CSV: ISO text times, one of them broken, and readings without a machine id
     frame = simulate_readings(400, DAY, seed=12, machines=4)
     frame["timestamp"] = frame["timestamp"].map(lambda t: t.isoformat())
     frame.loc[3, "timestamp"] = "25/12/2026 8h"
     frame.loc[frame.index % 5 == 0, "machine_id"] = None
-    folder = inference_partition(home, DAY)
+    folder = inference_partition(scoring_home, DAY)
     folder.mkdir(parents=True)
     frame.to_csv(folder / "line.csv", index=False)
     # when the day is scored
-    report = run_batch(home, DAY)
+    report = run_batch(scoring_home, DAY)
     # then the bad time is quarantined with a reason naming the field, the rest scored
     assert report.quality.quarantine_reasons == {
         "timestamp must be an ISO 8601 date-time, e.g. 2026-11-25T08:30:00Z": 1
     }
-    scored = _predictions(home, DAY)
+    scored = scored_parts(scoring_home, DAY)
     lone = scored[scored["machine_id"].isna() & (scored["prediction"] == 1)]
-    orders = read_json(partition_dir(home.predictions_dir, DAY) / "work_orders.json")
+    orders = read_json(partition_dir(scoring_home.predictions_dir, DAY) / "work_orders.json")
     unnamed = [o for o in orders if o["machine_id"] is None]
     assert sorted(o["prediction_id"] for o in unnamed) == sorted(lone["prediction_id"])
     assert all(o["alert_readings"] == 1 for o in unnamed)
