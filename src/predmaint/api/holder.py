@@ -21,7 +21,8 @@ from mlflow.tracking import MlflowClient
 from predmaint.clock import utc_now
 from predmaint.errors import TRAIN_HINT, ModelNotFoundError
 from predmaint.models.compiled import Scorer, compile_pipeline
-from predmaint.models.loading import load_version
+from predmaint.models.loading import load_version, mode_scorer
+from predmaint.models.modes import ModeScorer
 from predmaint.models.tracking import CHAMPION, client
 from predmaint.models.versions import ModelVersion, champion_info, not_found
 from predmaint.settings import Settings
@@ -35,12 +36,14 @@ _ABSENT_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUN
 @dataclass(frozen=True, slots=True)
 class ServedModel:
     """A registered version (its registry record), compiled, with the threshold its answers
-    apply (the loaded model's own, read once so the hot path does not ask the pyfunc)."""
+    apply (the loaded model's own, read once so the hot path does not ask the pyfunc) and its
+    failure-mode model (None for a version trained without one)."""
 
     info: ModelVersion
     scorer: Scorer
     threshold: float
     loaded_at: str
+    modes: ModeScorer | None = None
 
 
 def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
@@ -48,7 +51,8 @@ def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
     loaded = load_version(settings, info)
     scorer = compile_pipeline(loaded.pyfunc.unwrap_python_model().pipeline)
     log.info("loaded %s v%s (%s)", info.name, info.version, scorer.detail)
-    return ServedModel(info, scorer, loaded.threshold, utc_now().isoformat(timespec="seconds"))
+    loaded_at = utc_now().isoformat(timespec="seconds")
+    return ServedModel(info, scorer, loaded.threshold, loaded_at, mode_scorer(loaded.pyfunc))
 
 
 class ModelHolder:

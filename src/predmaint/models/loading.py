@@ -16,6 +16,7 @@ import pandas as pd
 
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.models.compiled import Scorer, bulk_probability, compile_pipeline
+from predmaint.models.modes import ModeScorer
 from predmaint.models.tracking import CHAMPION, version_uri
 from predmaint.models.versions import ModelVersion, champion_info
 from predmaint.settings import Settings
@@ -42,6 +43,11 @@ class LoadedModel:
         """The pipeline compiled for bulk scoring (ONNX Runtime; the pipeline if that fails)."""
         return compile_pipeline(self.pyfunc.unwrap_python_model().pipeline)
 
+    @cached_property
+    def mode_scorer(self) -> ModeScorer | None:
+        """The failure-mode model compiled (None for a version trained without one)."""
+        return mode_scorer(self.pyfunc)
+
     def bulk_failure_probability(self, sensors: np.ndarray) -> np.ndarray:
         """Failure probability of many readings (five sensor columns) on every core.
 
@@ -50,6 +56,12 @@ class LoadedModel:
         enforcement: what the batch job needs for millions of readings.
         """
         return bulk_probability(self.scorer, sensors)
+
+
+def mode_scorer(pyfunc: Any) -> ModeScorer | None:
+    """The failure-mode model of a loaded pyfunc, compiled; None if the version has none."""
+    modes = getattr(pyfunc.unwrap_python_model(), "modes", None)
+    return ModeScorer(modes) if modes is not None else None
 
 
 def load_pyfunc(settings: Settings, version: str) -> Any:
