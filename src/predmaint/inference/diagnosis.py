@@ -170,7 +170,11 @@ def recommendation(level: RiskLevel, mode: FailureMode | None, language: Languag
 
 
 def recommendation_table(language: Language) -> dict[tuple[RiskLevel, FailureMode | None], str]:
-    """Every (level, mode) recommendation, computed once (the API encodes them at start)."""
+    """Every (level, mode) recommendation, computed once (the API encodes them at start).
+
+    Ordered level-major, modes as ``(None, *MODES)``: the batch job's text code of a reading is
+    ``level_code × 6 + mode_code + 1`` (mode code −1: no mode).
+    """
     modes: tuple[FailureMode | None, ...] = (None, *MODES)
     return {
         (level, mode): recommendation(level, mode, language)
