@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.dataclasses import dataclass
 
 from predmaint.data.columns import (
@@ -107,7 +107,7 @@ class DiagnosisItem(BaseModel):
 
 
 #: The diagnosis of the spec's example reading (Portuguese texts), shown in the OpenAPI examples.
-_EXAMPLE_DIAGNOSIS = [
+_EXAMPLE_DIAGNOSIS: list[JsonValue] = [
     {
         "mode": "HDF",
         "quantity": "temp_difference",

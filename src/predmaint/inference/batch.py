@@ -151,7 +151,7 @@ def add_diagnosis(
     """
     limits: Any = OSF_LIMITS["L"]
     if "type" in scored.columns:  # missing types (pandas' NA) get type L's limit
-        limits = overstrain_limits(scored["type"].to_numpy(dtype=object, na_value=None))
+        limits = overstrain_limits(scored["type"].to_numpy(dtype=object, na_value=""))
     utilisation = utilisation_many(sensors, limits)
     mode_codes = np.full(len(sensors), -1, dtype=np.int8)
     mode_probability = np.full(len(sensors), np.nan)
@@ -318,9 +318,13 @@ def write_report(
     _drop_stale(out_dir, parts)
     levels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    modes: Counter[str] = Counter()
+    broken: Counter[str] = Counter()
     for part in parts:
         levels.update(part.risk_levels)
         reasons.update(part.quarantine_reasons)
+        modes.update(part.failure_modes)
+        broken.update(part.rules_broken)
     unreadable = {Path(p.input).name: p.unreadable for p in parts if p.unreadable}
     report = BatchReport(
         ds=ds.isoformat(),
@@ -348,6 +352,8 @@ def write_report(
             (p.challenger_version for p in parts if p.challenger_version), None
         ),
         drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
+        failure_modes={mode: modes.get(mode, 0) for mode in MODES},
+        rules_broken={mode: broken.get(mode, 0) for mode in MODES if mode != "RNF"},
     )
     write_json_atomic(out_dir / REPORT_FILE, report.to_dict())
     link_quarantine(settings, ds)

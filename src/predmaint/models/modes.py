@@ -98,9 +98,11 @@ def mode_metrics(pipeline: Pipeline, test: pd.DataFrame) -> ModeMetrics:
     truth = failures[list(FAILURE_MODES)].astype(int).to_numpy().astype(bool)
     flagged = truth.any(axis=1)
     truth = truth[flagged]
-    sensors = failures.loc[flagged, list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
+    sensors = failures[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)[flagged]
     predicted = pipeline.predict(sensors) if len(sensors) else np.asarray([], dtype=str)
-    precision, recall, support = {}, {}, {}
+    precision: dict[str, float] = {}
+    recall: dict[str, float] = {}
+    support: dict[str, int] = {}
     for position, mode in enumerate(MODES):
         said = predicted == mode
         actual = truth[:, position]
