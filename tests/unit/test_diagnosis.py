@@ -153,9 +153,11 @@ def test_mode_model_names_clear_osf_readings_of_the_real_data(ai4i: pd.DataFrame
     # then it says OSF, confidently, in bulk and one by one
     assert (codes == 3).all() and (probability > 0.5).all()
     assert scorer.best_one(OSF_READING)[0] == "OSF"
-    # and its per-mode metrics on the file it learnt from are those of a working model
+    # and its per-mode metrics on the file it learnt from are those of a working model (recall
+    # below 1 where a failure carries two modes: one mode is named per reading)
     metrics = mode_metrics(model, type_l)
-    assert metrics.recall["OSF"] >= 0.9 and metrics.precision["OSF"] >= 0.9, metrics
+    assert metrics.accuracy >= 0.95 and metrics.precision["OSF"] >= 0.95, metrics
+    assert metrics.recall["OSF"] >= 0.85, metrics
     assert {"mode_osf_precision", "mode_hdf_recall"} <= set(metrics.as_mlflow())
 
 
