@@ -38,6 +38,7 @@ from predmaint.models.modes import ModeScorer, fit_mode_model, mode_examples, mo
 OSF_READING = (300.0, 310.0, 1350.0, 65.0, 230.0)
 NORMAL_READING = (298.5, 308.9, 1551.0, 42.8, 108.0)  # the spec's example
 
+
 @pytest.fixture(scope="module")
 def ai4i(raw_csv: Path) -> pd.DataFrame:
     """The real file with typed columns (``raw_frame`` keeps the raw text)."""
@@ -145,7 +146,9 @@ def test_mode_model_names_clear_osf_readings_of_the_real_data(ai4i: pd.DataFrame
     scorer = ModeScorer(model)
     assert scorer.runtime == "onnxruntime"
     # when asked about the real OSF-only failures (far above the limit)
-    only_osf = type_l[(type_l["osf"] == 1) & (type_l[["twf", "hdf", "pwf", "rnf"]].sum(axis=1) == 0)]
+    only_osf = type_l[
+        (type_l["osf"] == 1) & (type_l[["twf", "hdf", "pwf", "rnf"]].sum(axis=1) == 0)
+    ]
     sensors = only_osf[list(SENSOR_COLUMNS)].to_numpy(np.float64)
     clear = sensors[sensors[:, 3] * sensors[:, 4] > 12_000]
     assert len(clear) >= 15
