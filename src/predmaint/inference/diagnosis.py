@@ -60,6 +60,7 @@ class _Words:
     hdf_difference: str
     window: str
     broken: str
+    half: str  # one HDF condition holds, not the other: not yet the rule
 
 
 _WORDS: dict[Language, _Words] = {
@@ -76,6 +77,7 @@ _WORDS: dict[Language, _Words] = {
         hdf_difference="com diferença de temperatura abaixo de 8.6 K",
         window=f"na janela de troca {TWF_WINDOW_MIN[0]:g}–{TWF_WINDOW_MIN[1]:g} min",
         broken=" — regra violada",
+        half=" — condição atingida (a outra não)",
     ),
     "en": _Words(
         difference="Process−air temperature difference",
@@ -90,6 +92,7 @@ _WORDS: dict[Language, _Words] = {
         hdf_difference="with temperature difference below 8.6 K",
         window=f"in the replacement window {TWF_WINDOW_MIN[0]:g}–{TWF_WINDOW_MIN[1]:g} min",
         broken=" — rule broken",
+        half=" — condition met (not the other)",
     ),
 }
 # Messages go into JSON unescaped (diagnosis_json): no character that JSON would escape.
@@ -133,15 +136,16 @@ def diagnosis_json(
     )
     t = _WORDS[language]
     side = t.below if pl < PWF_POWER_W[1] else t.above
+    hdf = t.broken if du >= 1.0 and su >= 1.0 else t.half  # HDF needs both conditions
     return (
         f'[{{"mode":"HDF","quantity":"temp_difference","value":{round(d, 3)!r},'
         f'"limit":{dl!r},"unit":"K","utilisation":{round(du, 4)!r},"message":"{t.difference} '
         f"{d:.1f} K: {du:.0%} {t.of_limit} (HDF {t.below} {dl:g} K {t.hdf_speed})"
-        f'{t.broken if du >= 1.0 else ""}"}},'
+        f'{hdf if du >= 1.0 else ""}"}},'
         f'{{"mode":"HDF","quantity":"rotational_speed","value":{round(s, 3)!r},'
         f'"limit":{sl!r},"unit":"rpm","utilisation":{round(su, 4)!r},"message":"{t.speed} '
         f"{s:.0f} rpm: {su:.0%} {t.of_limit} (HDF {t.below} {sl:g} rpm {t.hdf_difference})"
-        f'{t.broken if su >= 1.0 else ""}"}},'
+        f'{hdf if su >= 1.0 else ""}"}},'
         f'{{"mode":"PWF","quantity":"power","value":{round(p, 3)!r},'
         f'"limit":{pl!r},"unit":"W","utilisation":{round(pu, 4)!r},"message":"{t.power} '
         f'{p:.0f} W: {pu:.0%} {t.of_limit} (PWF {side} {pl:g} W){t.broken if pu >= 1.0 else ""}"}},'
