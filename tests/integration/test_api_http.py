@@ -114,6 +114,7 @@ def test_batch_matches_single_answers_and_risk_rules(api: httpx.Client) -> None:
         single = api.post("/predict", json=readings[index]).json()
         assert single.pop("prediction_id") != answers[index]["prediction_id"]
         batch = {k: v for k, v in answers[index].items() if k != "prediction_id"}
+        assert batch.pop("diagnosis") == single.pop("diagnosis"), index
         assert batch == pytest.approx(single), index
     for answer in answers:
         expected = {"Baixo", "Médio"} if answer["prediction"] == 0 else {"Alto", "Crítico"}
