@@ -88,7 +88,8 @@ def test_batch_outputs_carry_failure_mode_and_utilisation_columns(home: Settings
     limits = overstrain_limits(scored["type"].to_numpy(object))
     for row in (0, 50, 199):
         expected = [use for _, _, use in utilisation_one(sensors[row], limits[row])]
-        assert scored.loc[row, list(UTILISATION_COLUMNS)].tolist() == pytest.approx(expected)
+        measured = scored[list(UTILISATION_COLUMNS)].to_numpy()[row]
+        assert measured == pytest.approx(expected)
     assert (scored.loc[:5, "util_osf_overstrain"] > 1).all()
     # and a failure mode (with its probability) exactly for the predicted failures: OSF here
     failing = scored["prediction"] == 1
@@ -96,7 +97,8 @@ def test_batch_outputs_carry_failure_mode_and_utilisation_columns(home: Settings
     assert scored.loc[~failing, "failure_mode"].isna().all()
     assert scored.loc[~failing, "failure_mode_probability"].isna().all()
     assert (scored.loc[:5, "failure_mode"] == "OSF").all(), scored.loc[:5]
-    assert scored.loc[:5, "recommendation"].str.contains("Sobrecarga (OSF)", regex=False).all()
+    texts = scored["recommendation"].astype(str).tolist()[:6]
+    assert all("Sobrecarga (OSF)" in text for text in texts), texts
     # and the report counts the predicted failures per mode and the readings per broken rule
     assert report.failure_modes["OSF"] >= 6
     assert sum(report.failure_modes.values()) == report.predicted_failures
