@@ -32,10 +32,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from predmaint.data.columns import MACHINE_TYPES
 
@@ -115,26 +116,45 @@ def utilisation_many(
     """Utilisation of every mechanism for an ``(n, 5)`` sensor array, as an ``(n, 5)`` array.
 
     ``osf_limit`` is one limit or one per reading (:func:`overstrain_limits` of a type column).
-    Columns follow :data:`MECHANISMS` (named by :data:`UTILISATION_COLUMNS`).
+    Columns follow :data:`MECHANISMS` (named by :data:`UTILISATION_COLUMNS`); each column is
+    contiguous in memory (the result is the transpose of a ``(5, n)`` array), so a batch job
+    copies it into a frame column at memory speed.
     """
     x = np.asarray(sensors, dtype=np.float64)
     air, process, speed, torque, wear = (x[:, i] for i in range(5))
-    power = torque * (speed * _OMEGA)
-    out = np.empty((len(x), len(MECHANISMS)), dtype=np.float64)
-    np.maximum(0.0, 2.0 - (process - air) / HDF_TEMP_DIFFERENCE_K, out=out[:, 0])
-    np.maximum(0.0, 2.0 - speed / HDF_SPEED_RPM, out=out[:, 1])
-    np.maximum(np.maximum(0.0, 2.0 - power / PWF_POWER_W[0]), power / PWF_POWER_W[1], out=out[:, 2])
-    np.divide(wear * torque, osf_limit, out=out[:, 3])
-    np.divide(wear, TWF_WINDOW_MIN[0], out=out[:, 4])
-    return out
+    out = np.empty((len(MECHANISMS), len(x)), dtype=np.float64)
+    scratch = np.empty(len(x), dtype=np.float64)
+    np.subtract(process, air, out=scratch)
+    _below_many(scratch, HDF_TEMP_DIFFERENCE_K, out[0])
+    _below_many(speed, HDF_SPEED_RPM, out[1])
+    np.multiply(torque, speed, out=scratch)
+    scratch *= _OMEGA  # power [W]
+    _below_many(scratch, PWF_POWER_W[0], out[2])
+    np.maximum(out[2], scratch / PWF_POWER_W[1], out=out[2])
+    np.multiply(wear, torque, out=out[3])
+    out[3] /= osf_limit
+    np.divide(wear, TWF_WINDOW_MIN[0], out=out[4])
+    return out.T
 
 
-def overstrain_limits(types: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """The OSF limit of each reading from its machine type (unknown or missing: type L's)."""
-    kinds = np.asarray(types, dtype=object)
+def _below_many(value: npt.NDArray[np.float64], limit: float, out: npt.NDArray[np.float64]) -> None:
+    """``max(0, 2 − value / limit)`` into ``out`` without temporaries."""
+    np.divide(value, -limit, out=out)
+    out += 2.0
+    np.maximum(out, 0.0, out=out)
+
+
+def overstrain_limits(types: Any) -> npt.NDArray[np.float64]:
+    """The OSF limit of each reading from its machine type (unknown or missing: type L's).
+
+    ``types`` is a pandas Series (any string or categorical dtype, compared without a Python
+    object per row) or anything a Series can be built from.
+    """
+    kinds = types if isinstance(types, pd.Series) else pd.Series(types, dtype=object)
     limits = np.full(len(kinds), OSF_LIMITS["L"])
     for kind, limit in OSF_LIMITS.items():
-        limits[kinds == kind] = limit
+        if kind != "L":
+            limits[(kinds == kind).to_numpy(dtype=bool, na_value=False)] = limit
     return limits
 
 

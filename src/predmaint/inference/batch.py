@@ -150,8 +150,8 @@ def add_diagnosis(
     array expressions, and texts stay categorical (codes into the (level, mode) table).
     """
     limits: Any = OSF_LIMITS["L"]
-    if "type" in scored.columns:  # missing types (pandas' NA) get type L's limit
-        limits = overstrain_limits(scored["type"].to_numpy(dtype=object, na_value=""))
+    if "type" in scored.columns:  # missing types get type L's limit
+        limits = overstrain_limits(scored["type"])
     utilisation = utilisation_many(sensors, limits)
     mode_codes = np.full(len(sensors), -1, dtype=np.int8)
     mode_probability = np.full(len(sensors), np.nan)
