@@ -70,6 +70,34 @@ def test_clear_failures_are_predicted_with_high_risk(api: httpx.Client, case: st
     assert body["probability"] == pytest.approx(body["failure_probability"]), body
 
 
+def test_a_reading_breaking_the_osf_rule_is_diagnosed_osf(api: httpx.Client) -> None:
+    # given a reading whose tool wear × torque (195 min × 62 Nm = 12,090 min·Nm) breaks the
+    # documented overstrain rule of type L machines (11,000 min·Nm), and no other rule: power
+    # 8.4 kW, temperature difference 10 K, tool wear before the 200-240 min window
+    body = api.post("/predict", json=reading(300.0, 310.0, 1300.0, 62.0, 195.0)).json()
+    # then the answer is a failure of mode OSF, with the rule's figures and the mode's action
+    assert body["prediction"] == 1, body
+    assert body["failure_mode"] == "OSF", body
+    assert 0.5 < body["failure_mode_probability"] <= 1.0, body
+    entries = {entry["quantity"]: entry for entry in body["diagnosis"]}
+    osf = entries["overstrain"]
+    assert osf["mode"] == "OSF" and osf["unit"] == "min·Nm", osf
+    assert osf["value"] == pytest.approx(12090.0) and osf["limit"] == 11000.0, osf
+    assert osf["utilisation"] == pytest.approx(12090 / 11000, abs=1e-4), osf
+    assert "regra violada" in osf["message"], osf
+    for quantity in ("temp_difference", "power", "tool_wear"):
+        assert entries[quantity]["utilisation"] < 1, entries[quantity]
+    assert "reduzir a carga ou trocar a ferramenta" in body["recommendation"], body
+    assert list(body)[:4] == ["prediction", "probability", "risk_level", "recommendation"]
+
+
+def test_a_normal_answer_has_no_mode_and_a_diagnosis(api: httpx.Client) -> None:
+    body = api.post("/predict", json=SPEC_EXAMPLE).json()
+    assert body["failure_mode"] is None and body["failure_mode_probability"] is None, body
+    assert [e["mode"] for e in body["diagnosis"]] == ["HDF", "HDF", "PWF", "OSF", "TWF"], body
+    assert all(0 <= e["utilisation"] < 1 for e in body["diagnosis"]), body
+
+
 def test_batch_matches_single_answers_and_risk_rules(api: httpx.Client) -> None:
     # given plausible readings, some of them clear failures
     readings = [reading(*row) for row in probe_readings(200, seed=3).tolist()]
@@ -86,6 +114,7 @@ def test_batch_matches_single_answers_and_risk_rules(api: httpx.Client) -> None:
         single = api.post("/predict", json=readings[index]).json()
         assert single.pop("prediction_id") != answers[index]["prediction_id"]
         batch = {k: v for k, v in answers[index].items() if k != "prediction_id"}
+        assert batch.pop("diagnosis") == single.pop("diagnosis"), index
         assert batch == pytest.approx(single), index
     for answer in answers:
         expected = {"Baixo", "Médio"} if answer["prediction"] == 0 else {"Alto", "Crítico"}

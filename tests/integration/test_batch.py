@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.data.simulate import simulate_readings
 from predmaint.errors import DataValidationError, ModelNotFoundError
+from predmaint.features.mechanisms import UTILISATION_COLUMNS, overstrain_limits, utilisation_one
 from predmaint.inference.batch import (
     REPORT_FILE,
     inference_partition,
@@ -57,6 +59,42 @@ def test_simulated_day_is_scored_with_risk_and_report(scoring_home: Settings) ->
     assert sum(report.risk_levels.values()) == 300
     assert report.predicted_failures == int(failures.sum())
     assert len(report.alerts) == min(int(failures.sum()), 200)
+
+
+def test_batch_outputs_carry_failure_mode_and_utilisation_columns(scoring_home: Settings) -> None:
+    # given a plant file with readings that break the OSF rule on machines of each type
+    frame = simulate_readings(200, DAY, seed=11)
+    frame.loc[:5, ["rotational_speed", "torque", "tool_wear"]] = (1300.0, 62.0, 195.0)
+    frame.loc[:5, "type"] = "L"
+    folder = inference_partition(scoring_home, DAY)
+    folder.mkdir(parents=True)
+    frame.to_parquet(folder / "plant.parquet", index=False)
+    # when the day is scored
+    report = run_batch(scoring_home, DAY)
+    scored = scored_parts(scoring_home, DAY).sort_values("udi").reset_index(drop=True)
+    # then every reading has its mechanisms' utilisation, equal to the scalar diagnosis
+    assert set(UTILISATION_COLUMNS) <= set(scored.columns)
+    sensors = scored[list(SENSOR_COLUMNS)].to_numpy(float)
+    limits = overstrain_limits(scored["type"].to_numpy(object))
+    for row in (0, 50, 199):
+        expected = [use for _, _, use in utilisation_one(sensors[row], limits[row])]
+        measured = scored[list(UTILISATION_COLUMNS)].to_numpy()[row]
+        assert measured == pytest.approx(expected)
+    assert (scored.loc[:5, "util_osf_overstrain"] > 1).all()
+    # and a failure mode (with its probability) exactly for the predicted failures: OSF here
+    failing = scored["prediction"] == 1
+    assert scored.loc[failing, "failure_mode"].notna().all()
+    assert scored.loc[~failing, "failure_mode"].isna().all()
+    assert scored.loc[~failing, "failure_mode_probability"].isna().all()
+    assert (scored.loc[:5, "failure_mode"] == "OSF").all(), scored.loc[:5]
+    texts = scored["recommendation"].astype(str).tolist()[:6]
+    assert all("Sobrecarga (OSF)" in text for text in texts), texts
+    # and the report counts the predicted failures per mode and the readings per broken rule
+    assert report.failure_modes["OSF"] >= 6
+    assert sum(report.failure_modes.values()) == report.predicted_failures
+    assert report.rules_broken["OSF"] == int((scored["util_osf_overstrain"] >= 1).sum())
+    on_disk = read_json(partition_dir(scoring_home.predictions_dir, DAY) / REPORT_FILE)
+    assert on_disk["failure_modes"] == report.failure_modes
 
 
 def test_predictions_match_the_champion_on_the_same_readings(scoring_home: Settings) -> None:

@@ -94,6 +94,19 @@ def test_each_run_logs_parameters_metrics_dataset_and_artifacts(
     assert "failure" in Path(report).read_text()
 
 
+@pytest.mark.parametrize("kind", ["random_forest", "svm"])
+def test_each_run_logs_per_mode_precision_and_recall(runs: dict[str, Any], kind: str) -> None:
+    metrics = runs[kind].data.metrics
+    for mode in ("twf", "hdf", "pwf", "osf", "rnf"):
+        for name in ("precision", "recall", "support"):
+            assert f"mode_{mode}_{name}" in metrics, (kind, mode, name)
+    # the deterministic modes are told apart on the held-out failures
+    for mode in ("hdf", "pwf", "osf"):
+        assert metrics[f"mode_{mode}_precision"] >= 0.8, (mode, metrics)
+        assert metrics[f"mode_{mode}_recall"] >= 0.8, (mode, metrics)
+    assert metrics["mode_accuracy"] >= 0.9
+
+
 def test_threshold_is_tuned_on_validation_not_left_at_half(runs: dict[str, Any]) -> None:
     for run in runs.values():
         assert 0.0 < run.data.metrics["threshold"] < 1.0
@@ -104,8 +117,16 @@ def test_pyfunc_contract(champion: Any, trained_home: Settings, raw_frame: pd.Da
     readings = raw_frame[raw_frame["type"] == "L"][list(SENSOR_COLUMNS)].astype(float).head(500)
     out = champion.predict(readings)
     assert isinstance(out, pd.DataFrame)
-    assert {"prediction", "failure_probability"} <= set(out.columns)
+    assert {"prediction", "failure_probability", "failure_mode"} <= set(out.columns)
     assert set(out["prediction"].unique()) <= {0, 1}
+    # a failure mode is named exactly for the predicted failures
+    failing = out["prediction"] == 1
+    assert (
+        failing.any()
+        and out.loc[failing, "failure_mode"].isin(["TWF", "HDF", "PWF", "OSF", "RNF"]).all()
+    )
+    assert out.loc[~failing, "failure_mode"].isna().all()
+    assert out.loc[failing, "failure_mode_probability"].between(0, 1).all()
     threshold = champion_info(trained_home).threshold
     np.testing.assert_array_equal(
         out["prediction"].to_numpy(), (out["failure_probability"] >= threshold).astype(int)

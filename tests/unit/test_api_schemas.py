@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from predmaint.api.handlers import describe
 from predmaint.api.schemas import SPEC_EXAMPLE, Prediction, SensorReading, batch_request_model
 from predmaint.data.columns import SENSOR_COLUMNS, SENSOR_RANGES
+from predmaint.inference.diagnosis import diagnose
 
 
 def body_errors(exc: ValidationError) -> list[dict]:
@@ -140,3 +141,14 @@ def test_prediction_starts_with_the_spec_fields() -> None:
     meaning = Prediction.model_fields["probability"].description or ""
     assert "predicted class" in meaning and "0.92" in meaning, meaning
     assert not math.isnan(Prediction.model_json_schema()["properties"]["probability"]["maximum"])
+
+
+def test_answer_example_is_valid_and_its_diagnosis_is_the_spec_examples() -> None:
+    # the OpenAPI example answer is what the code answers for the spec's example reading
+    (example,) = Prediction.model_json_schema()["examples"]
+    answer = Prediction.model_validate(example)
+    values = SensorReading.model_validate(SPEC_EXAMPLE).values()
+    assert [item.model_dump() for item in answer.diagnosis] == [
+        entry.to_dict() for entry in diagnose(values)
+    ]
+    assert answer.failure_mode is None and answer.failure_mode_probability is None

@@ -88,8 +88,8 @@ def test_equal_probabilities_rank_by_utilisation_then_alert_count() -> None:
     # without diagnosis columns: probability, then how many readings alerted, then the id
     assert [o.machine_id for o in _orders(frame, 10)] == ["C-1", "A-1", "B-1"]
     # with them: the reading closest to (or past) its documented limit first
-    frame["osf_utilisation"] = [0.5, 1.3, 0.2, 0.1]
-    frame["hdf_utilisation"] = [0.9, 0.1, None, None]
+    frame["util_osf_overstrain"] = [0.5, 1.3, 0.2, 0.1]
+    frame["util_hdf_temp_difference"] = [0.9, 0.1, None, None]
     assert [o.machine_id for o in _orders(frame, 10)] == ["B-1", "A-1", "C-1"]
 
 

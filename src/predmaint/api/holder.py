@@ -22,6 +22,7 @@ from predmaint.clock import utc_now
 from predmaint.errors import TRAIN_HINT, ModelNotFoundError
 from predmaint.models.compiled import OnnxScorer, Scorer, attach_single_reading
 from predmaint.models.loading import load_version
+from predmaint.models.modes import ModeScorer
 from predmaint.models.tracking import CHAMPION, client
 from predmaint.models.versions import ModelVersion, champion_info, not_found
 from predmaint.settings import Settings
@@ -35,12 +36,14 @@ _ABSENT_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUN
 @dataclass(frozen=True, slots=True)
 class ServedModel:
     """A registered version (its registry record), compiled, with the threshold its answers
-    apply (the loaded model's own, read once so the hot path does not ask the pyfunc)."""
+    apply (the loaded model's own, read once so the hot path does not ask the pyfunc) and its
+    failure-mode model (None for a version trained without one)."""
 
     info: ModelVersion
     scorer: Scorer
     threshold: float
     loaded_at: str
+    modes: ModeScorer | None = None
 
 
 def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
@@ -52,9 +55,8 @@ def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
         # a cached entry holds the ONNX form only; single readings want the tree code
         attach_single_reading(compiled.scorer, loaded.pyfunc.unwrap_python_model().pipeline)
     log.info("loaded %s v%s (%s)", info.name, info.version, compiled.scorer.detail)
-    return ServedModel(
-        info, compiled.scorer, compiled.threshold, utc_now().isoformat(timespec="seconds")
-    )
+    loaded_at = utc_now().isoformat(timespec="seconds")
+    return ServedModel(info, compiled.scorer, compiled.threshold, loaded_at, loaded.mode_scorer)
 
 
 class ModelHolder:

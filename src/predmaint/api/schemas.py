@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
@@ -25,6 +25,7 @@ from predmaint.data.columns import (
     TOOL_WEAR,
     TORQUE,
 )
+from predmaint.features.mechanisms import FailureMode
 from predmaint.inference.risk import RiskLevel
 from predmaint.models.versions import ModelVersion
 
@@ -111,8 +112,83 @@ assert tuple(SensorReading.model_fields)[: len(SENSOR_COLUMNS)] == SENSOR_COLUMN
 )
 
 
+UTILISATION_MEANING = (
+    "How much of the documented limit the reading uses: value/limit for a maximum, "
+    "2 − value/limit for a minimum (clipped at 0), the larger of both for the power window. "
+    "1 is the limit itself; ≥ 1 means the documented rule holds for this quantity (HDF needs "
+    "both of its entries ≥ 1)."
+)
+
+
+class DiagnosisItem(BaseModel):
+    """One documented failure mechanism of AI4I 2020 for this reading."""
+
+    mode: FailureMode = Field(description="The failure mode the mechanism belongs to.")
+    quantity: str = Field(
+        description="temp_difference, rotational_speed, power, overstrain or tool_wear."
+    )
+    value: float = Field(description="The reading's value of the quantity.")
+    limit: float = Field(description="The documented limit (for power: the bound in play).")
+    unit: str
+    utilisation: float = Field(ge=0.0, description=UTILISATION_MEANING)
+    message: str = Field(description="The entry in words (the answer's language).")
+
+
+#: The diagnosis of the spec's example reading (Portuguese texts), shown in the OpenAPI examples.
+_EXAMPLE_DIAGNOSIS: list[JsonValue] = [
+    {
+        "mode": "HDF",
+        "quantity": "temp_difference",
+        "value": 10.4,
+        "limit": 8.6,
+        "unit": "K",
+        "utilisation": 0.7907,
+        "message": "Diferença de temperatura processo−ar 10.4 K: 79% do limite "
+        "(HDF abaixo de 8.6 K com rotação abaixo de 1380 rpm)",
+    },
+    {
+        "mode": "HDF",
+        "quantity": "rotational_speed",
+        "value": 1551.0,
+        "limit": 1380.0,
+        "unit": "rpm",
+        "utilisation": 0.8761,
+        "message": "Rotação 1551 rpm: 88% do limite (HDF abaixo de 1380 rpm com diferença de "
+        "temperatura abaixo de 8.6 K)",
+    },
+    {
+        "mode": "PWF",
+        "quantity": "power",
+        "value": 6951.591,
+        "limit": 9000.0,
+        "unit": "W",
+        "utilisation": 0.7724,
+        "message": "Potência 6952 W: 77% do limite (PWF acima de 9000 W)",
+    },
+    {
+        "mode": "OSF",
+        "quantity": "overstrain",
+        "value": 4622.4,
+        "limit": 11000.0,
+        "unit": "min·Nm",
+        "utilisation": 0.4202,
+        "message": "Desgaste × torque 4622 min·Nm: 42% do limite (OSF acima de 11000 min·Nm)",
+    },
+    {
+        "mode": "TWF",
+        "quantity": "tool_wear",
+        "value": 108.0,
+        "limit": 200.0,
+        "unit": "min",
+        "utilisation": 0.54,
+        "message": "Desgaste da ferramenta 108 min: 54% do limite (TWF na janela de troca "
+        "200–240 min)",
+    },
+]
+
+
 class Prediction(BaseModel):
-    """The spec's answer (four fields) plus what an operator needs to trace it."""
+    """The spec's answer (four fields) plus what an operator needs to trace and act on it."""
 
     prediction: Literal[0, 1] = Field(description="1: failure predicted (threshold applied).")
     probability: float = Field(ge=0.0, le=1.0, description=PROBABILITY_MEANING)
@@ -125,6 +201,17 @@ class Prediction(BaseModel):
     prediction_id: str = Field(
         description="This answer's id (a ULID): send it back with the outcome to POST /feedback."
     )
+    failure_mode: FailureMode | None = Field(
+        description="The most likely failure mode when `prediction` is 1 (a model trained on "
+        "the data's mode labels); null when it is 0 or the model version has no mode model."
+    )
+    failure_mode_probability: float | None = Field(
+        ge=0.0, le=1.0, description="The mode model's probability of `failure_mode`."
+    )
+    diagnosis: list[DiagnosisItem] = Field(
+        description="Every documented mechanism (HDF twice: temperature and speed, PWF, OSF, "
+        "TWF) with its value, limit and utilisation, whatever the prediction."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -136,6 +223,9 @@ class Prediction(BaseModel):
                     "recommendation": "Operação normal. Continuar monitoramento.",
                     "failure_probability": 0.08,
                     "model_version": "1",
+                    "failure_mode": None,
+                    "failure_mode_probability": None,
+                    "diagnosis": _EXAMPLE_DIAGNOSIS,
                     "prediction_id": "01JQ8Z6M4T5R2X9V0K3B7N1C8D",
                 }
             ]

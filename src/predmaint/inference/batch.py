@@ -26,10 +26,18 @@ from predmaint.data.readings_check import REASON_COLUMN, ROW_COLUMN, ChunkResult
 from predmaint.data.simulate import simulate_readings
 from predmaint.errors import DataValidationError, UnreadableInputError
 from predmaint.features.drift import DriftCounts
+from predmaint.features.mechanisms import (
+    MODES,
+    OSF_LIMITS,
+    UTILISATION_COLUMNS,
+    overstrain_limits,
+    utilisation_many,
+)
+from predmaint.inference.diagnosis import recommendation_table
 from predmaint.inference.ids import with_batch_ids
 from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
-from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, risk_level_codes
+from predmaint.inference.risk import RISK_LEVELS, Language, risk_level_codes
 from predmaint.inference.watch import Watch, add_shadow, load_watch, merge_counts
 from predmaint.inference.work_orders import collect_work_orders, write_work_orders
 from predmaint.models.loading import LoadedModel, load_model
@@ -102,24 +110,24 @@ def ensure_inputs(settings: Settings, ds: date, rows: int | None = None) -> list
 
 
 def score_frame(settings: Settings, frame: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:
-    """Valid readings plus prediction, probabilities, risk level, recommendation, model version.
+    """Valid readings plus prediction, probabilities, risk level, recommendation, failure mode,
+    mechanism utilisations and model version.
 
     The one place where per-reading columns are added: it is called once per chunk of valid
     readings, by the CLI's and the DAG's paths alike. Texts and constants are categorical
     columns (dictionary-encoded on disk): no Python string per reading.
     """
-    probability = model.bulk_failure_probability(
-        frame[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
-    )
+    sensors = frame[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
+    probability = model.bulk_failure_probability(sensors)
     failure = probability >= model.threshold
     codes = risk_level_codes(probability, model.threshold)
-    texts = [RECOMMENDATIONS[settings.language][level] for level in RISK_LEVELS]
     scored = frame.copy(deep=False)
     scored["prediction"] = failure.astype(np.int64)
     scored["failure_probability"] = probability
     scored["probability"] = np.where(failure, probability, 1.0 - probability)
     scored["risk_level"] = _categorical(codes, list(RISK_LEVELS))
-    scored["recommendation"] = _categorical(codes, texts)
+    scored["recommendation"] = None  # set with the failure mode, below
+    add_diagnosis(scored, sensors, failure, codes, model, settings.language)
     for column, value in (
         ("model_name", model.info.name),
         ("model_version", model.info.version),
@@ -127,6 +135,41 @@ def score_frame(settings: Settings, frame: pd.DataFrame, model: LoadedModel) -> 
     ):
         scored[column] = _categorical(np.zeros(len(frame), np.int8), [value])
     return scored
+
+
+def add_diagnosis(
+    scored: pd.DataFrame,
+    sensors: np.ndarray,
+    failure: np.ndarray,
+    level_codes: np.ndarray,
+    model: LoadedModel,
+    language: Language,
+) -> None:
+    """``failure_mode`` (with its probability) of predicted failures, one ``util_…`` column per
+    documented mechanism, and the failure's recommendation with its mode's action.
+
+    Vectorised: the mode model scores the predicted failures only, the utilisations are five
+    array expressions, and texts stay categorical (codes into the (level, mode) table).
+    """
+    limits: Any = OSF_LIMITS["L"]
+    if "type" in scored.columns:  # missing types get type L's limit
+        limits = overstrain_limits(scored["type"])
+    utilisation = utilisation_many(sensors, limits)
+    mode_codes = np.full(len(sensors), -1, dtype=np.int8)
+    mode_probability = np.full(len(sensors), np.nan)
+    failing = np.flatnonzero(failure)
+    if model.mode_scorer is not None and len(failing):
+        mode_codes[failing], mode_probability[failing] = model.mode_scorer.best_many(
+            sensors[failing]
+        )
+    scored["failure_mode"] = _categorical(mode_codes, list(MODES))
+    scored["failure_mode_probability"] = mode_probability
+    for position, column in enumerate(UTILISATION_COLUMNS):
+        scored[column] = utilisation[:, position]
+    # the table is level-major, modes in (None, *MODES) order: one code per (level, mode)
+    texts = list(recommendation_table(language).values())
+    text_codes = level_codes.astype(np.int16) * (len(MODES) + 1) + (mode_codes + 1)
+    scored["recommendation"] = _categorical(text_codes, texts)
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> Any:
@@ -280,9 +323,13 @@ def write_report(
     write_work_orders(out_dir, orders)
     levels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    modes: Counter[str] = Counter()
+    broken: Counter[str] = Counter()
     for part in parts:
         levels.update(part.risk_levels)
         reasons.update(part.quarantine_reasons)
+        modes.update(part.failure_modes)
+        broken.update(part.rules_broken)
     unreadable = {Path(p.input).name: p.unreadable for p in parts if p.unreadable}
     report = BatchReport(
         ds=ds.isoformat(),
@@ -311,6 +358,8 @@ def write_report(
         ),
         drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
         work_orders=len(orders),
+        failure_modes={mode: modes.get(mode, 0) for mode in MODES},
+        rules_broken={mode: broken.get(mode, 0) for mode in MODES if mode != "RNF"},
     )
     write_json_atomic(out_dir / REPORT_FILE, report.to_dict())
     link_quarantine(settings, ds)

@@ -16,12 +16,20 @@ import numpy as np
 import pandas as pd
 
 from predmaint.data.readings_check import RepeatedReadings
+from predmaint.features.mechanisms import MODES, UTILISATION_COLUMNS, rules_broken
 from predmaint.inference.reports import FileSummary
 from predmaint.inference.risk import RISK_LEVELS
 
 #: Alerts (readings predicted to fail) kept per file in its summary.
 ALERTS_PER_FILE = 100
-ALERT_COLUMNS = ("prediction_id", "udi", "product_id", "failure_probability", "risk_level")
+ALERT_COLUMNS = (
+    "prediction_id",
+    "udi",
+    "product_id",
+    "failure_probability",
+    "risk_level",
+    "failure_mode",
+)
 
 
 class PartWriter:
@@ -90,6 +98,8 @@ class FileTally:
         self.rows_quarantined = 0
         self.reasons: Counter[str] = Counter()
         self.levels = np.zeros(len(RISK_LEVELS), dtype=np.int64)
+        self.modes = np.zeros(len(MODES), dtype=np.int64)
+        self.broken: Counter[str] = Counter()
         self.alerts: list[dict[str, Any]] = []
         self.repeats = RepeatedReadings()
 
@@ -104,6 +114,12 @@ class FileTally:
             return
         self.rows_scored += len(scored)
         self.levels += np.bincount(scored["risk_level"].cat.codes, minlength=len(RISK_LEVELS))
+        if "failure_mode" in scored.columns:
+            codes = scored["failure_mode"].cat.codes.to_numpy()
+            self.modes += np.bincount(codes[codes >= 0], minlength=len(MODES))
+            utilisation = scored[list(UTILISATION_COLUMNS)].to_numpy(dtype=np.float64)
+            for mode, rows in rules_broken(utilisation).items():
+                self.broken[mode] += int(rows.sum())
         if len(self.alerts) < ALERTS_PER_FILE:
             alerts = scored[scored["prediction"].to_numpy() == 1]
             columns = [c for c in ALERT_COLUMNS if c in alerts.columns]
@@ -127,6 +143,8 @@ class FileTally:
             model_version=model_version,
             repeated_readings=self.repeats.count,
             repeated_examples=list(self.repeats.examples),
+            failure_modes={mode: int(n) for mode, n in zip(MODES, self.modes, strict=True) if n},
+            rules_broken={mode: n for mode, n in self.broken.items() if n},
         )
 
 

@@ -38,6 +38,10 @@ class FileSummary:
     #: Valid readings whose five sensor values repeat an earlier reading of the file (kept).
     repeated_readings: int = 0
     repeated_examples: list[Any] = field(default_factory=list)  # their first row ids
+    #: Predicted failures per failure mode (``OSF``…), as the mode model named them.
+    failure_modes: dict[str, int] = field(default_factory=dict)
+    #: Readings per documented rule (HDF, PWF, OSF, TWF) whose utilisation reached 1.
+    rules_broken: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         counts = self.drift_counts.to_dict() if self.drift_counts is not None else None
@@ -84,6 +88,9 @@ class BatchReport:
     drift: DriftResult | None = None
     #: Machines (and readings without a machine id) to act on: rows of ``work_orders.csv``.
     work_orders: int = 0
+    #: Predicted failures per failure mode; readings breaking each documented rule.
+    failure_modes: dict[str, int] = field(default_factory=dict)
+    rules_broken: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         files = [f.to_dict() for f in self.files]
@@ -105,6 +112,8 @@ class BatchReport:
             "risk_levels": self.risk_levels,
             "predicted_failures": self.predicted_failures,
             "work_orders": self.work_orders,
+            "failure_modes": self.failure_modes,
+            "rules_broken": self.rules_broken,
             "challenger_version": self.challenger_version,
             "drift_detected": self.drift.drift_detected if self.drift is not None else None,
         }

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from predmaint.data.columns import MACHINE_ID, TIMESTAMP
+from predmaint.features.mechanisms import UTILISATION_COLUMNS
 from predmaint.inference.ids import PREDICTION_ID
 from predmaint.storage import write_bytes_atomic, write_csv_atomic
 
@@ -33,9 +34,6 @@ CSV_FILE = "work_orders.csv"
 JSON_FILE = "work_orders.json"
 #: The per-reading failure mode column (the diagnosis adds it; absent: orders carry null).
 FAILURE_MODE = "failure_mode"
-#: Per-reading columns ending so are the diagnosis' share of a documented limit used (>= 1:
-#: the rule is broken); a reading's utilisation is the largest of them.
-UTILISATION_SUFFIX = "utilisation"
 #: Readings read back at a time (the batch job's default chunk: the same bounded memory).
 READ_ROWS = 250_000
 _SCORED = ("prediction", "failure_probability", "risk_level", "recommendation")
@@ -61,7 +59,8 @@ WORK_ORDER_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(WorkOrder))
 
 def _utilisation(frame: pd.DataFrame) -> np.ndarray:
     """Each reading's largest share of a documented limit (NaN without diagnosis columns)."""
-    columns = [c for c in frame.columns if str(c).endswith(UTILISATION_SUFFIX)]
+    # the diagnosis' share of each documented limit used (>= 1: the rule is broken)
+    columns = [c for c in UTILISATION_COLUMNS if c in frame.columns]
     if not columns:
         return np.full(len(frame), np.nan)
     values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
@@ -201,7 +200,7 @@ def collect_work_orders(parts: Iterable[Path]) -> WorkOrderTally:
                 c
                 for c in parquet.schema_arrow.names
                 if c in {PREDICTION_ID, MACHINE_ID, TIMESTAMP, FAILURE_MODE, *_SCORED}
-                or c.endswith(UTILISATION_SUFFIX)
+                or c in UTILISATION_COLUMNS
             ]
             if not {PREDICTION_ID, *_SCORED} <= names:
                 continue  # not a scored part file

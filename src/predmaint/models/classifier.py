@@ -1,8 +1,11 @@
 """The registered model: a pyfunc around the scikit-learn pipeline and its tuned threshold.
 
 Input: a DataFrame with the five sensor columns. Output: a DataFrame with ``prediction`` (0/1,
-threshold applied) and ``failure_probability``. Logged "from code" (``pyfunc_entry.py``), so no
-pickle of Python code is stored; the pipeline itself is saved with skops.
+threshold applied), ``failure_probability``, and the most likely ``failure_mode`` of a predicted
+failure with its ``failure_mode_probability`` (missing when the prediction is 0, or when the
+version was trained before the mode model existed: :mod:`predmaint.models.modes`). Logged "from
+code" (``pyfunc_entry.py``), so no pickle of Python code is stored; the pipelines themselves are
+saved with skops.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from mlflow.pyfunc import PythonModel, PythonModelContext
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from predmaint.data.columns import SENSOR_COLUMNS
+
+#: The pyfunc artifact holding the failure-mode pipeline (absent in older versions).
+MODES_ARTIFACT = "modes"
 
 
 def accepting_integers(signature: ModelSignature) -> ModelSignature:
@@ -35,12 +41,15 @@ class FailureClassifier(PythonModel):
 
     pipeline: Any
     threshold: float
+    modes: Any = None  # the failure-mode pipeline; None in versions trained without one
 
     def load_context(self, context: PythonModelContext) -> None:
         import mlflow.sklearn
 
         self.pipeline = mlflow.sklearn.load_model(context.artifacts["pipeline"])
         self.threshold = float(context.model_config["threshold"])
+        if MODES_ARTIFACT in context.artifacts:
+            self.modes = mlflow.sklearn.load_model(context.artifacts[MODES_ARTIFACT])
 
     # A DataFrame hint: MLflow leaves it to the explicit signature given at logging time (other
     # hints make MLflow try to derive a signature; none at all makes it warn on every load).
@@ -61,10 +70,21 @@ class FailureClassifier(PythonModel):
         if not_numbers:
             raise ValueError(f"sensor column(s) {', '.join(not_numbers)} must hold numbers")
         probability = np.asarray(self.pipeline.predict_proba(sensors)[:, 1], dtype=np.float64)
+        prediction = (probability >= self.threshold).astype(np.int64)
+        mode = np.full(len(frame), None, dtype=object)
+        mode_probability = np.full(len(frame), np.nan)
+        failing = prediction == 1
+        if self.modes is not None and failing.any():
+            proba = self.modes.predict_proba(sensors[failing])
+            best = proba.argmax(axis=1)
+            mode[failing] = np.asarray(self.modes.classes_, dtype=object)[best]
+            mode_probability[failing] = proba[np.arange(len(best)), best]
         return pd.DataFrame(
             {
-                "prediction": (probability >= self.threshold).astype(np.int64),
+                "prediction": prediction,
                 "failure_probability": probability,
+                "failure_mode": mode,
+                "failure_mode_probability": mode_probability,
             },
             index=frame.index,
         )

@@ -23,6 +23,7 @@ from predmaint.models.compiled_cache import (
     read_cached,
     write_cached,
 )
+from predmaint.models.modes import ModeScorer
 from predmaint.models.tracking import CHAMPION, version_uri
 from predmaint.models.versions import ModelVersion, champion_info
 from predmaint.settings import Settings
@@ -71,6 +72,11 @@ class LoadedModel:
         """The pipeline compiled for bulk scoring (ONNX Runtime; the pipeline if that fails)."""
         return self.compiled.scorer
 
+    @cached_property
+    def mode_scorer(self) -> ModeScorer | None:
+        """The failure-mode model compiled (None for a version trained without one)."""
+        return mode_scorer(self.pyfunc)
+
     def bulk_failure_probability(self, sensors: np.ndarray) -> np.ndarray:
         """Failure probability of many readings (five sensor columns) on every core.
 
@@ -79,6 +85,12 @@ class LoadedModel:
         enforcement: what the batch job needs for millions of readings.
         """
         return bulk_probability(self.scorer, sensors)
+
+
+def mode_scorer(pyfunc: Any) -> ModeScorer | None:
+    """The failure-mode model of a loaded pyfunc, compiled; None if the version has none."""
+    modes = getattr(pyfunc.unwrap_python_model(), "modes", None)
+    return ModeScorer(modes) if modes is not None else None
 
 
 def load_pyfunc(settings: Settings, version: str) -> Any:

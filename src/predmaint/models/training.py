@@ -37,9 +37,10 @@ from predmaint.features.formulas import MODEL_FEATURES
 from predmaint.features.transformer import PhysicsFeatures
 from predmaint.models import plots
 from predmaint.models.candidates import TEST_SPLIT_ARTIFACT, CandidateRun
-from predmaint.models.classifier import accepting_integers
+from predmaint.models.classifier import MODES_ARTIFACT, accepting_integers
 from predmaint.models.drift_reference import log_drift_reference
 from predmaint.models.evaluation import classification_metrics, report_text, tune_threshold
+from predmaint.models.modes import fit_mode_model, has_mode_labels, mode_metrics
 from predmaint.models.tracking import configure
 from predmaint.settings import MODEL_KINDS, ModelKind, Settings
 
@@ -270,20 +271,34 @@ def _log_figures(
         plots.close(figure)
 
 
-def _log_model(pipeline: Pipeline, threshold: float, example: pd.DataFrame) -> str:
+def _log_model(
+    pipeline: Pipeline, threshold: float, example: pd.DataFrame, modes: Pipeline | None
+) -> str:
+    """The pyfunc: the binary pipeline and (when the data had mode labels) the mode model."""
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline_dir = Path(tmp) / "pipeline"
-        mlflow.sklearn.save_model(
-            pipeline,
-            str(pipeline_dir),
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+        artifacts = {}
+        for name, fitted in (("pipeline", pipeline), (MODES_ARTIFACT, modes)):
+            if fitted is None:
+                continue
+            artifacts[name] = str(Path(tmp) / name)
+            mlflow.sklearn.save_model(
+                fitted,
+                artifacts[name],
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            )
+        output = pd.DataFrame(
+            {
+                "prediction": [0],
+                "failure_probability": [0.0],
+                "failure_mode": ["OSF"],
+                "failure_mode_probability": [0.0],
+            }
         )
-        output = pd.DataFrame({"prediction": [0], "failure_probability": [0.0]})
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=str(PYFUNC_ENTRY),
-            artifacts={"pipeline": str(pipeline_dir)},
+            artifacts=artifacts,
             model_config={"threshold": threshold},
             signature=accepting_integers(infer_signature(example, output)),
             input_example=example,
@@ -318,6 +333,11 @@ def train_model(
     test_probability = pipeline.predict_proba(parts.test[features])[:, 1]
     metrics = classification_metrics(y_test, test_probability, threshold)
     metrics.update({"threshold": threshold, "val_f1": val_f1, "cv_pr_auc": search.best_score_})
+    modes = None
+    if has_mode_labels(parts.train):
+        step(f"{kind}: failure-mode model")
+        modes = fit_mode_model(parts.train, settings.seed)
+        metrics.update(mode_metrics(modes, parts.test).as_mlflow())
 
     step(f"{kind}: logging to MLflow")
     params = _flat_params(search)
@@ -343,7 +363,7 @@ def train_model(
             mlflow.log_artifact(str(test_file), str(Path(TEST_SPLIT_ARTIFACT).parent))
         # what drift is measured against while this model serves (issue 10)
         log_drift_reference(parts.train[features], source=str(features_path))
-        model_uri = _log_model(pipeline, threshold, parts.train[features].head(5))
+        model_uri = _log_model(pipeline, threshold, parts.train[features].head(5), modes)
         mlflow.set_tag("model_uri", model_uri)
     return CandidateRun(kind, run.info.run_id, model_uri, threshold, metrics, params)
 

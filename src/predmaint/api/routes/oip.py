@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from predmaint import __version__
-from predmaint.api.answers import answer_readings
+from predmaint.api.answers import answer_readings, api_osf_limit
 from predmaint.api.deps import HolderDep
 from predmaint.api.handlers import describe
 from predmaint.api.holder import ModelHolder, ServedModel
@@ -84,13 +84,8 @@ def _served(holder: ModelHolder, name: str, model_name: str, version: str | None
 
 
 def _failure_mode(answer: Prediction) -> str:
-    """The answer's failure mode, "" when none (a BYTES tensor has no null).
-
-    MERGE(diag): ``failure_mode`` arrives on :class:`Prediction` with the diagnosis work
-    (issue 11); until then no answer has one. The only place this route reads it.
-    """
-    mode = getattr(answer, "failure_mode", None)
-    return "" if mode is None else str(mode)
+    """The answer's failure mode, "" when none (a BYTES tensor has no null)."""
+    return "" if answer.failure_mode is None else answer.failure_mode
 
 
 def _columns(answers: list[Prediction]) -> dict[str, list[Any]]:
@@ -242,7 +237,9 @@ def infer_router(
         parsed = _parse(head)
         outputs = requested_outputs(parsed)
         sensors = readings(parsed, binary, max_rows)
-        answers = await answer_readings(served, sensors, language, recorder, metrics)
+        answers = await answer_readings(
+            served, sensors, language, recorder, metrics, api_osf_limit(settings)
+        )
         return _answer(parsed.id, name, served, outputs, answers)
 
     description = (

@@ -1,8 +1,9 @@
 """``POST /predict`` (the spec's contract) and ``POST /predict/batch``.
 
 The single-reading path is the hot one: an async route (no thread-pool hop), one compiled-model
-call on five floats, the pure-Python risk rules, and a JSON body written directly (FastAPI would
-otherwise validate and re-serialize the answer through the response model). When the model runs
+call on five floats, the pure-Python risk rules and mechanism diagnosis, the mode model only when
+a failure is predicted, and a JSON body written directly (FastAPI would otherwise validate and
+re-serialize the answer through the response model). When the model runs
 on the scikit-learn fallback, scoring moves to a worker thread so one slow call cannot stall
 the event loop.
 """
@@ -16,7 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from predmaint.api.answers import answer_readings
+from predmaint.api.answers import answer_readings, api_osf_limit
 from predmaint.api.deps import ModelDep
 from predmaint.api.metrics import ApiMetrics
 from predmaint.api.recording import AnswerRecorder, stamp
@@ -29,7 +30,9 @@ from predmaint.api.schemas import (
     SensorReading,
     batch_request_model,
 )
-from predmaint.inference.risk import RECOMMENDATIONS, RISK_LEVELS, Language, assess
+from predmaint.features.mechanisms import MODES, FailureMode
+from predmaint.inference.diagnosis import diagnosis_json, recommendation_table
+from predmaint.inference.risk import Language, RiskLevel, assess
 from predmaint.models.compiled import SKLEARN
 from predmaint.settings import Settings
 
@@ -41,15 +44,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _encoded_texts(language: Language) -> dict[str, str]:
-    """``"risk_level":…,"recommendation":…`` per level, JSON-encoded once (not per request)."""
-    encoded: dict[str, str] = {}
-    for level in RISK_LEVELS:
-        text = json.dumps(RECOMMENDATIONS[language][level], ensure_ascii=False)
-        encoded[level] = (
-            f'"risk_level":{json.dumps(level, ensure_ascii=False)},"recommendation":{text}'
-        )
-    return encoded
+def _encoded_texts(language: Language) -> dict[tuple[RiskLevel, FailureMode | None], str]:
+    """``"risk_level":…,"recommendation":…`` per level and failure mode, JSON-encoded once."""
+    return {
+        (level, mode): f'"risk_level":{json.dumps(level, ensure_ascii=False)},'
+        f'"recommendation":{json.dumps(text, ensure_ascii=False)}'
+        for (level, mode), text in recommendation_table(language).items()
+    }
+
+
+_MODE_JSON: dict[FailureMode | None, str] = {None: "null", **{m: f'"{m}"' for m in MODES}}
 
 
 @lru_cache(maxsize=16)
@@ -72,6 +76,7 @@ def router(
     the hot path, and the counters belong to the app for its whole life anyway.
     """
     language = settings.language
+    osf_limit = api_osf_limit(settings)
     recorder = recorder or AnswerRecorder(settings.model_copy(update={"api_record_answers": False}))
     texts = _encoded_texts(language)
     batch_request = batch_request_model(settings.api_batch_max)
@@ -83,7 +88,10 @@ def router(
         summary="Failure prediction for one reading",
         description=(
             "The spec's contract: `prediction`, `probability`, `risk_level`, `recommendation`, "
-            "plus `failure_probability` and `model_version`. `probability`: " + PROBABILITY_MEANING
+            "plus `failure_probability`, `model_version`, `failure_mode` (with its probability) "
+            "and `diagnosis`: every documented failure mechanism with its value, limit and "
+            "utilisation (≥ 1: the rule holds). A predicted failure's recommendation adds the "
+            "action for its mode. `probability`: " + PROBABILITY_MEANING
         ),
         responses=_ERRORS,
     )
@@ -96,12 +104,20 @@ def router(
             p = scorer.probability_one(values)
         risk = assess(p, served.threshold, language)
         metrics.predicted(risk.prediction, risk.risk_level)
+        mode: FailureMode | None = None
+        mode_p = "null"
+        if risk.prediction and served.modes is not None:  # rare: the common answer skips it
+            mode, mode_probability = served.modes.best_one(values)
+            mode_p = repr(mode_probability)
         # Same bytes json.dumps would write (floats are finite), without a generic encoder.
         body = (
             f'{{"prediction":{risk.prediction},"probability":{risk.probability!r},'
-            f"{texts[risk.risk_level]},"
+            f"{texts[risk.risk_level, mode]},"
             f'"failure_probability":{risk.failure_probability!r},'
-            f'"model_version":{_json_string(served.info.version)}}}'
+            f'"model_version":{_json_string(served.info.version)},'
+            f'"failure_mode":{_MODE_JSON[mode]},'
+            f'"failure_mode_probability":{mode_p},'
+            f'"diagnosis":{diagnosis_json(values, language, osf_limit)}}}'
         )
         # every answer is traceable: an id first in the body, and a record queued (issue 10)
         prediction_id = recorder.new_id()
@@ -128,7 +144,7 @@ def router(
     ) -> Response:
         readings: list[SensorReading] = request.readings  # type: ignore[attr-defined]
         sensors = np.array([r.values() for r in readings], dtype=np.float64)
-        answers = await answer_readings(served, sensors, language, recorder, metrics)
+        answers = await answer_readings(served, sensors, language, recorder, metrics, osf_limit)
         return _json(
             {
                 "predictions": [answer.model_dump() for answer in answers],
