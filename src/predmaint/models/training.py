@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from importlib.metadata import version
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
