@@ -46,7 +46,7 @@ test: install test-tools  ## install the test environment and run every test (bu
 
 test-deploy: install test-tools  ## the Docker deployment for real: build, up, every DAG, the API, down/up (~20-35 min)
 	tests/deployment/prepare.sh
-	$(BIN)/pytest -p no:cacheprovider -m deploy tests/deployment
+	$(BIN)/pytest -p no:cacheprovider -s -m deploy tests/deployment
 
 # System tools some tests drive (Debian packages; CI runs as root, as on this machine).
 test-tools:
