@@ -7,7 +7,10 @@ fernet key also has a format (32 url-safe base64 bytes) that is easy to get wron
 Standard library only, so it runs with any host Python 3 or in ``python:3.11-slim`` (see
 ``.env.example``). Values already present in the example (non-secrets such as ports, and the spec's
 ``admin`` login) are copied as they are; an existing ``.env`` is never overwritten without
-``--force``.
+``--force``. ``--expose-api`` publishes the API on every interface and gives it a fresh API key.
+
+The file is written by whoever runs this (mode 0600): run it as yourself, not as root in a container
+with the repository mounted, or compose run by you cannot read it.
 """
 
 from __future__ import annotations
@@ -50,7 +53,14 @@ GENERATORS: dict[str, Callable[[], str]] = {
 }
 
 
-def render(example: str) -> tuple[str, list[str]]:
+#: What ``--expose-api`` sets: the API on every interface, behind a key of its own.
+EXPOSED_API: dict[str, Callable[[], str]] = {
+    "API_BIND_ADDRESS": lambda: "0.0.0.0",
+    "PREDMAINT_API_KEY": _password,
+}
+
+
+def render(example: str, *, expose_api: bool = False) -> tuple[str, list[str]]:
     """Return the example's text with empty secrets filled, and the names that were filled.
 
     Comments, order and non-secret values are kept, so the written ``.env`` documents itself.
@@ -60,7 +70,11 @@ def render(example: str) -> tuple[str, list[str]]:
     for line in example.splitlines():
         key, sep, value = line.partition("=")
         name = key.strip()
-        if sep and not line.lstrip().startswith("#") and name in GENERATORS and not value.strip():
+        active = bool(sep) and not line.lstrip().startswith("#")
+        if active and expose_api and name in EXPOSED_API:
+            lines.append(f"{name}={EXPOSED_API[name]()}")
+            filled.append(name)
+        elif active and name in GENERATORS and not value.strip():
             lines.append(f"{name}={GENERATORS[name]()}")
             filled.append(name)
         else:
@@ -74,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--example", type=Path, default=ROOT / ".env.example")
     parser.add_argument("--output", type=Path, default=ROOT / ".env")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    parser.add_argument(
+        "--expose-api",
+        action="store_true",
+        help="publish the API on all interfaces (API_BIND_ADDRESS=0.0.0.0) with a new PREDMAINT_API_KEY",
+    )
     args = parser.parse_args(argv)
 
     if args.output.exists() and not args.force:
@@ -83,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    text, filled = render(args.example.read_text(encoding="utf-8"))
+    text, filled = render(args.example.read_text(encoding="utf-8"), expose_api=args.expose_api)
     missing = sorted(set(GENERATORS) - set(filled) - _set_in(text))
     if missing:
         print(f"{args.example} does not declare {', '.join(missing)}", file=sys.stderr)

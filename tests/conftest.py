@@ -21,6 +21,10 @@ from tests.support.project import DAY, FAST, SHARED_DATA, make_settings
 
 warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+# MLflow's telemetry thread mutates os.environ while other threads read it (a KeyError in
+# `requests`): off in every test process, as in the Makefile and the images.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "true"
 # Tests must never read a developer's .env or a tracking server from the environment.
 for _name in list(os.environ):
     if _name.startswith("PREDMAINT_") or _name == "MLFLOW_TRACKING_URI":

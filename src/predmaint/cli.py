@@ -294,9 +294,7 @@ def run(
         console.print(
             f"[bold]{result.training.decision.action}[/]: {result.training.decision.reason}"
         )
-    console.print(
-        f"outputs: {settings.data_root} | MLflow UI: `make mlflow` -> http://localhost:5000"
-    )
+    console.print(f"outputs: {settings.data_root} | {mlflow_ui_hint()}")
     if result.monitoring is not None:
         page = result.monitoring.page_path
         console.print(f"[bold]the day's report page:[/] {page}", soft_wrap=True, highlight=False)
@@ -618,7 +616,16 @@ def demo(
         )
     console.print(table)
     console.print(f"pages: {settings.reports_dir} (latest: {result.days[-1].page})")
-    console.print("history: `predmaint model history`; MLflow: `make mlflow`")
+    console.print(f"history: `predmaint model history`; {mlflow_ui_hint()}")
+
+
+def mlflow_ui_hint() -> str:
+    """Where to look at the runs from where this CLI runs: ``make mlflow`` exists in a checkout,
+    not in the deployment's containers (their images set PREDMAINT_IN_CONTAINER), where the MLflow
+    server is the compose service published on the Docker host."""
+    if os.environ.get("PREDMAINT_IN_CONTAINER"):
+        return "MLflow UI: the deployment's mlflow service, port MLFLOW_PORT (5000) of the host"
+    return "MLflow UI: `make mlflow` -> http://localhost:5000"
 
 
 @app.command("mlflow-ui")

@@ -155,8 +155,14 @@ def test_env(make_env: ModuleType) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def services(test_env: dict[str, str]) -> dict[str, dict[str, Any]]:
+def all_services(test_env: dict[str, str]) -> dict[str, dict[str, Any]]:
     return compose(test_env)["services"]
+
+
+@pytest.fixture(scope="module")
+def services(all_services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What ``up -d`` starts: the services outside any profile (Flower waits for its own)."""
+    return {name: s for name, s in all_services.items() if not s.get("profiles")}
 
 
 def env_of(service: dict[str, Any]) -> dict[str, str]:
@@ -324,13 +330,59 @@ def test_only_the_three_interfaces_are_published(services: dict[str, dict[str, A
     assert published == {name: {(port, port)} for name, port in PUBLISHED.items()}
 
 
-def test_admin_interfaces_listen_on_loopback_by_default(
-    services: dict[str, dict[str, Any]],
+def test_every_interface_listens_on_loopback_by_default(
+    all_services: dict[str, dict[str, Any]],
 ) -> None:
-    """Airflow (admin) and MLflow (no login at all) must not face the plant network by default."""
-    for name in ("airflow-apiserver", "mlflow"):
-        (port,) = services[name]["ports"]
+    """Airflow (admin), MLflow and Flower (no login at all) must not face the plant network by
+    default, nor the API without a key (issue 12): opening it is a choice made in .env."""
+    for name in ("airflow-apiserver", "mlflow", "api", "flower"):
+        (port,) = all_services[name]["ports"]
         assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port}"
+
+
+def test_host_ports_are_variables_with_the_spec_defaults(test_env: dict[str, str]) -> None:
+    """Compose adds an override's ``ports:`` to the file's, so only a variable can move a port
+    that is taken on the host."""
+    raw = raw_compose()["services"]
+    expected = {
+        "airflow-apiserver": "${AIRFLOW_PORT:-8080}:8080",
+        "mlflow": "${MLFLOW_PORT:-5000}:5000",
+        "api": "${API_PORT:-8000}:8000",
+        "flower": "${FLOWER_PORT:-5555}:5555",
+    }
+    for name, suffix in expected.items():
+        (port,) = raw[name]["ports"]
+        assert str(port).endswith(suffix), f"{name}: {port}"
+    moved = compose({**test_env, "AIRFLOW_PORT": "18080", "API_PORT": "18000"})["services"]
+    assert moved["airflow-apiserver"]["ports"] == ["127.0.0.1:18080:8080"]
+    assert moved["api"]["ports"] == ["127.0.0.1:18000:8000"]
+
+
+def test_the_airflow_image_is_built_once(all_services: dict[str, dict[str, Any]]) -> None:
+    """Every Airflow service inheriting ``build:`` made ``build --no-cache`` build it six times."""
+    airflow = {n: s for n, s in all_services.items() if s["image"].startswith("predmaint-airflow:")}
+    assert {n for n, s in airflow.items() if "build" in s} == {"airflow-init"}
+    assert len({s["image"] for s in airflow.values()}) == 1
+    # Whoever else builds, builds another image.
+    assert {n for n, s in all_services.items() if "build" in s} == {"airflow-init", "mlflow", "api"}
+
+
+def test_flower_is_opt_in_on_its_profile(all_services: dict[str, dict[str, Any]]) -> None:
+    flower = all_services["flower"]
+    assert flower["profiles"] == ["flower"]
+    assert flower["command"] == "celery flower"
+    assert "5555/healthcheck" in healthcheck_text(flower)
+    assert flower["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_images_switch_mlflow_telemetry_off_and_say_they_are_containers() -> None:
+    """MLflow 3.17's telemetry thread mutates os.environ while requests iterates it (a KeyError
+    in training, issue 12); every process the deployment starts runs one of these images."""
+    for image, path in DOCKERFILES.items():
+        env = " ".join(args for op, args in parse_dockerfile(path)[-1].instructions if op == "ENV")
+        assert "MLFLOW_DISABLE_TELEMETRY=true" in env and "DO_NOT_TRACK=true" in env, image
+        if image != "mlflow":
+            assert "PREDMAINT_IN_CONTAINER=1" in env, image
 
 
 def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
@@ -348,7 +400,7 @@ def test_healthchecks_probe_the_service_itself(services: dict[str, dict[str, Any
     expected = {
         "postgres": "pg_isready",
         "redis": "redis-cli ping",
-        "airflow-apiserver": "http://localhost:8080/api/v2/version",
+        "airflow-apiserver": "http://localhost:8080/api/v2/monitor/health",
         "airflow-scheduler": "http://localhost:8974/health",
         "airflow-dag-processor": "--job-type DagProcessorJob",
         "airflow-triggerer": "--job-type TriggererJob",
@@ -770,6 +822,23 @@ def test_make_env_fills_every_secret_with_a_usable_random_value(
     assert make_env.main(["--output", str(output), "--force"]) == 0
     second = parse_env_file(output.read_text(encoding="utf-8"))
     assert all(second[name] != first[name] for name in secret_names)
+    assert second["API_BIND_ADDRESS"] == "127.0.0.1" and second["PREDMAINT_API_KEY"] == ""
+
+
+def test_make_env_expose_api_opens_the_api_behind_a_new_key(
+    make_env: ModuleType, tmp_path: Path
+) -> None:
+    output = tmp_path / ".env"
+    assert make_env.main(["--output", str(output), "--expose-api"]) == 0
+    env = parse_env_file(output.read_text(encoding="utf-8"))
+    assert env["API_BIND_ADDRESS"] == "0.0.0.0"
+    assert len(env["PREDMAINT_API_KEY"]) >= 32
+    (port,) = compose(env)["services"]["api"]["ports"]
+    assert port == "0.0.0.0:8000:8000"
+    assert (
+        compose(env)["services"]["api"]["environment"]["PREDMAINT_API_KEY"]
+        == env["PREDMAINT_API_KEY"]
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -786,7 +855,7 @@ def test_compose_cli_accepts_the_file_with_generated_secrets(
     assert done.returncode == 0, f"compose config failed:\n{done.stderr}"
     resolved = yaml.safe_load(done.stdout)["services"]
     # The CLI's reading and this module's agree on what matters.
-    assert set(resolved) == EXPECTED_SERVICES
+    assert set(resolved) == EXPECTED_SERVICES | {"flower"}
     for name, port in PUBLISHED.items():
         (published,) = resolved[name]["ports"]
         text = json.dumps(published)
@@ -946,7 +1015,7 @@ def test_deployment_guide_names_only_real_services() -> None:
     commands = re.findall(r"docker compose (?:logs|restart|stop|start)((?: +[\w-]+)*)", guide)
     for group in commands:
         for word in group.split():
-            if not word.startswith("-"):
+            if not word.startswith("-") and not word.isdigit():
                 assert word in EXPECTED_SERVICES, (
                     f"docs/deployment.md names unknown service {word!r}"
                 )

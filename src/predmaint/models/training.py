@@ -12,6 +12,7 @@ import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ from predmaint.settings import MODEL_KINDS, ModelKind, Settings
 
 MODEL_ARTIFACT = "model"
 PYFUNC_ENTRY = Path(__file__).with_name("pyfunc_entry.py")
+#: What loading and scoring the model imports. Logged as its requirements: MLflow's inference would
+#: also list whatever the training process happened to have imported (psutil, pytest...), and a
+#: server without those then warns of a requirements mismatch on every load.
+SERVING_PACKAGES = ("mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn", "scipy", "skops")
 #: Types skops must trust to load our pipelines (MLflow 3.17 refuses them otherwise).
 SKOPS_TRUSTED_TYPES = [
     "predmaint.features.transformer.PhysicsFeatures",
@@ -271,6 +276,12 @@ def _log_figures(
         plots.close(figure)
 
 
+def serving_requirements() -> list[str]:
+    """The pinned packages a server needs to load the model: ``SERVING_PACKAGES`` and predmaint
+    itself (the model is logged from code that imports it), at the versions that trained it."""
+    return [f"{name}=={version(name)}" for name in (*SERVING_PACKAGES, "predmaint")]
+
+
 def _log_model(
     pipeline: Pipeline, threshold: float, example: pd.DataFrame, modes: Pipeline | None
 ) -> str:
@@ -302,6 +313,7 @@ def _log_model(
             model_config={"threshold": threshold},
             signature=accepting_integers(infer_signature(example, output)),
             input_example=example,
+            pip_requirements=serving_requirements(),
         )
     return str(info.model_uri)
 
