@@ -232,6 +232,8 @@ def test_batch_dag_scores_each_file_in_a_mapped_task_and_writes_the_report(
         "part-line_b.parquet",
         "quarantine",
         "report.json",
+        "work_orders.csv",
+        "work_orders.json",
     ]
     report = json.loads((out / "report.json").read_text())
     assert report["model_version"] == champion_info(sandbox.settings).version
@@ -261,6 +263,8 @@ def test_rerunning_a_batch_day_replaces_it_without_duplicates(
         "part-line_b.parquet",
         "quarantine",
         "report.json",
+        "work_orders.csv",
+        "work_orders.json",
     ]
     assert not list((out / "quarantine").iterdir()), "the withdrawn file's quarantine went too"
     after = pd.read_parquet(out / "part-line_b.parquet").drop(columns="scored_at")
