@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from predmaint.data.columns import SENSOR_COLUMNS, normalise_header
 from predmaint.features.mechanisms import (
     MECHANISMS,
+    MODES,
     OSF_LIMITS,
     PWF_POWER_W,
     overstrain_limits,
@@ -233,6 +234,11 @@ def test_mode_model_names_clear_osf_readings_of_the_real_data(ai4i: pd.DataFrame
     # then it says OSF, confidently, in bulk and one by one
     assert (codes == 3).all() and (probability > 0.5).all()
     assert scorer.best_one(OSF_READING)[0] == "OSF"
+    # and one reading at a time goes through the forest's tree code, which says the same
+    assert scorer.single is not None, scorer.single_detail
+    for row, code, p in zip(clear.tolist(), codes, probability, strict=True):
+        mode, p_one = scorer.best_one(row)
+        assert mode == MODES[code] and p_one == pytest.approx(p, abs=1e-6), row
     # and its per-mode metrics on the file it learnt from are those of a working model (recall
     # below 1 where a failure carries two modes: one mode is named per reading)
     metrics = mode_metrics(model, type_l)
