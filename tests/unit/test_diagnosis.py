@@ -18,13 +18,16 @@ from hypothesis import strategies as st
 from predmaint.data.columns import SENSOR_COLUMNS, normalise_header
 from predmaint.features.mechanisms import (
     MECHANISMS,
+    MODES,
     OSF_LIMITS,
+    PWF_POWER_W,
     overstrain_limits,
     rules_broken,
     utilisation_many,
     utilisation_one,
 )
 from predmaint.inference.diagnosis import (
+    _WORDS,
     MODE_ACTIONS,
     diagnose,
     diagnosis_json,
@@ -117,6 +120,81 @@ def test_json_answer_is_valid_and_finite(values: tuple[float, ...], language: st
     assert all(np.isfinite(e["utilisation"]) and e["utilisation"] >= 0 for e in entries)
 
 
+SPEC_DIAGNOSIS_PT = (
+    '[{"mode":"HDF","quantity":"temp_difference","value":10.4,"limit":8.6,"unit":"K",'
+    '"utilisation":0.7907,"message":"Diferença de temperatura processo−ar 10.4 K: 79% do limite '
+    '(HDF abaixo de 8.6 K com rotação abaixo de 1380 rpm)"},'
+    '{"mode":"HDF","quantity":"rotational_speed","value":1551.0,"limit":1380.0,"unit":"rpm",'
+    '"utilisation":0.8761,"message":"Rotação 1551 rpm: 88% do limite (HDF abaixo de 1380 rpm '
+    'com diferença de temperatura abaixo de 8.6 K)"},'
+    '{"mode":"PWF","quantity":"power","value":6951.591,"limit":9000.0,"unit":"W",'
+    '"utilisation":0.7724,"message":"Potência 6952 W: 77% do limite (PWF acima de 9000 W)"},'
+    '{"mode":"OSF","quantity":"overstrain","value":4622.4,"limit":11000.0,"unit":"min·Nm",'
+    '"utilisation":0.4202,"message":"Desgaste × torque 4622 min·Nm: 42% do limite '
+    '(OSF acima de 11000 min·Nm)"},'
+    '{"mode":"TWF","quantity":"tool_wear","value":108.0,"limit":200.0,"unit":"min",'
+    '"utilisation":0.54,"message":"Desgaste da ferramenta 108 min: 54% do limite '
+    '(TWF na janela de troca 200–240 min)"}]'
+)
+
+
+def plain_diagnosis_json(values: tuple[float, ...], language: str, osf_limit: float) -> str:
+    """The reference: every field formatted in one f-string with ``repr(round(…))`` (the
+    first implementation). ``diagnosis_json`` assembles its text faster and must match it."""
+    (d, dl, du), (s, sl, su), (p, pl, pu), (o, ol, ou), (w, wl, wu) = utilisation_one(
+        values, osf_limit
+    )
+    t = _WORDS[language]  # type: ignore[index]
+    side = t.below if pl < PWF_POWER_W[1] else t.above
+    hdf = t.broken if du >= 1.0 and su >= 1.0 else t.half
+    return (
+        f'[{{"mode":"HDF","quantity":"temp_difference","value":{round(d, 3)!r},'
+        f'"limit":{dl!r},"unit":"K","utilisation":{round(du, 4)!r},"message":"{t.difference} '
+        f"{d:.1f} K: {du:.0%} {t.of_limit} (HDF {t.below} {dl:g} K {t.hdf_speed})"
+        f'{hdf if du >= 1.0 else ""}"}},'
+        f'{{"mode":"HDF","quantity":"rotational_speed","value":{round(s, 3)!r},'
+        f'"limit":{sl!r},"unit":"rpm","utilisation":{round(su, 4)!r},"message":"{t.speed} '
+        f"{s:.0f} rpm: {su:.0%} {t.of_limit} (HDF {t.below} {sl:g} rpm {t.hdf_difference})"
+        f'{hdf if su >= 1.0 else ""}"}},'
+        f'{{"mode":"PWF","quantity":"power","value":{round(p, 3)!r},'
+        f'"limit":{pl!r},"unit":"W","utilisation":{round(pu, 4)!r},"message":"{t.power} '
+        f'{p:.0f} W: {pu:.0%} {t.of_limit} (PWF {side} {pl:g} W){t.broken if pu >= 1.0 else ""}"}},'
+        f'{{"mode":"OSF","quantity":"overstrain","value":{round(o, 3)!r},'
+        f'"limit":{ol!r},"unit":"min·Nm","utilisation":{round(ou, 4)!r},"message":"{t.overstrain} '
+        f"{o:.0f} min·Nm: {ou:.0%} {t.of_limit} (OSF {t.above} {ol:g} min·Nm)"
+        f'{t.broken if ou >= 1.0 else ""}"}},'
+        f'{{"mode":"TWF","quantity":"tool_wear","value":{round(w, 3)!r},'
+        f'"limit":{wl!r},"unit":"min","utilisation":{round(wu, 4)!r},"message":"{t.wear} '
+        f'{w:.0f} min: {wu:.0%} {t.of_limit} (TWF {t.window}){t.broken if wu >= 1.0 else ""}"}}]'
+    )
+
+
+def test_spec_reading_diagnosis_bytes_are_pinned() -> None:
+    assert diagnosis_json(NORMAL_READING) == SPEC_DIAGNOSIS_PT
+    assert plain_diagnosis_json(NORMAL_READING, "pt", OSF_LIMITS["L"]) == SPEC_DIAGNOSIS_PT
+
+
+# any float, including the edges of the fast rounding: zeros, tiny, huge (plain repr there)
+any_value = st.one_of(
+    st.floats(-1e13, 1e13, allow_nan=False),
+    st.sampled_from([0.0, -0.0, 5e-5, -5e-5, 1.5e-4, 0.0005, 99999999999.9996, 1e11, 1e300]),
+    st.integers(0, 3000).map(float),
+    st.integers(0, 800).map(lambda tenths: tenths / 10),
+)
+
+
+@given(
+    st.one_of(readings, st.tuples(*[any_value] * 5)),
+    st.sampled_from(["pt", "en"]),
+    st.sampled_from([*OSF_LIMITS.values(), 11111.5]),
+)
+def test_fast_json_is_byte_identical_to_the_plain_formulation(
+    values: tuple[float, ...], language: str, osf_limit: float
+) -> None:
+    expected = plain_diagnosis_json(values, language, osf_limit)
+    assert diagnosis_json(values, language, osf_limit) == expected  # type: ignore[arg-type]
+
+
 def test_rules_match_the_real_files_flags_exactly(ai4i: pd.DataFrame) -> None:
     # given every reading of the real file, each with its own type's overstrain limit
     sensors = ai4i[list(SENSOR_COLUMNS)].to_numpy(np.float64)
@@ -156,6 +234,11 @@ def test_mode_model_names_clear_osf_readings_of_the_real_data(ai4i: pd.DataFrame
     # then it says OSF, confidently, in bulk and one by one
     assert (codes == 3).all() and (probability > 0.5).all()
     assert scorer.best_one(OSF_READING)[0] == "OSF"
+    # and one reading at a time goes through the forest's tree code, which says the same
+    assert scorer.single is not None, scorer.single_detail
+    for row, code, p in zip(clear.tolist(), codes, probability, strict=True):
+        mode, p_one = scorer.best_one(row)
+        assert mode == MODES[code] and p_one == pytest.approx(p, abs=1e-6), row
     # and its per-mode metrics on the file it learnt from are those of a working model (recall
     # below 1 where a failure carries two modes: one mode is named per reading)
     metrics = mode_metrics(model, type_l)

@@ -297,27 +297,28 @@ def attach_single_reading(
     if sample is None or expected is None:
         sample = probe_readings()
         expected = PipelineScorer(pipeline).probability(sample)
-    scorer.single, note = single_reading(pipeline, scorer.column, sample, expected)
+    scorer.single, note = single_reading(pipeline, (scorer.column,), sample, expected[:, None])
     scorer.detail += f"; single readings: {note}"
 
 
 def single_reading(
-    pipeline: Any, column: int, sample: FloatArray, expected: FloatArray
+    pipeline: Any, columns: Sequence[int], sample: FloatArray, expected: FloatArray
 ) -> tuple[SingleReading | None, str]:
     """The pipeline's tree code for one reading if it compiles and gives ``expected`` (the
-    pipeline's class-``column`` probabilities) on ``sample``, else None; and which path single
-    readings take. The code's class-``column`` probability is ``f(*values)[0]``.
+    pipeline's probabilities of the classes at ``columns``, shape ``(len(sample),
+    len(columns))``) on ``sample``, else None; and which path single readings take. The code
+    returns those probabilities as a tuple, in ``columns`` order.
     """
     from predmaint.models.tree_code import compile_trees  # imports scikit-learn: only here
 
     try:
-        function = compile_trees(pipeline, (column,))
+        function = compile_trees(pipeline, columns)
     except Exception as exc:  # a tree the compiler does not expect: ONNX Runtime answers
         log.warning("single readings on ONNX Runtime: tree code failed: %s", exc)
         return None, f"ONNX Runtime (tree code failed: {type(exc).__name__}: {exc})"
     if function is None:
         return None, "ONNX Runtime (not a tree ensemble)"
-    scores = np.array([function(*row)[0] for row in sample.tolist()])
+    scores = np.array([function(*row) for row in sample.tolist()])
     gap = float(np.max(np.abs(scores - expected)))
     if not gap <= PROBE_TOLERANCE:
         log.warning("single readings on ONNX Runtime: tree code differs by %.3g", gap)

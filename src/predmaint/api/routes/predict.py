@@ -31,7 +31,7 @@ from predmaint.api.schemas import (
     batch_request_model,
 )
 from predmaint.features.mechanisms import MODES, FailureMode
-from predmaint.inference.diagnosis import diagnosis_json, recommendation_table
+from predmaint.inference.diagnosis import diagnosis_writer, recommendation_table
 from predmaint.inference.risk import Language, RiskLevel, assess
 from predmaint.models.compiled import SKLEARN
 from predmaint.settings import Settings
@@ -79,6 +79,7 @@ def router(
     osf_limit = api_osf_limit(settings)
     recorder = recorder or AnswerRecorder(settings.model_copy(update={"api_record_answers": False}))
     texts = _encoded_texts(language)
+    diagnosis_json = diagnosis_writer(language, osf_limit)  # constant text joined once
     batch_request = batch_request_model(settings.api_batch_max)
     routes = APIRouter(tags=["prediction"])
 
@@ -117,7 +118,7 @@ def router(
             f'"model_version":{_json_string(served.info.version)},'
             f'"failure_mode":{_MODE_JSON[mode]},'
             f'"failure_mode_probability":{mode_p},'
-            f'"diagnosis":{diagnosis_json(values, language, osf_limit)}}}'
+            f'"diagnosis":{diagnosis_json(values)}}}'
         )
         # every answer is traceable: an id first in the body, and a record queued (issue 10)
         prediction_id = recorder.new_id()
