@@ -100,3 +100,18 @@ def test_the_served_scorer_uses_tree_code_for_one_reading(
     one = scorer.probability_one(reading)
     assert one == pytest.approx(float(scorer.probability(np.array([reading]))[0]), abs=1e-6)
     assert abs(one - pipeline.predict_proba(np.array([reading]))[0, 1]) <= 1e-15
+
+
+def test_a_speed_whose_division_underflows_is_scored_as_onnx_scores_it(
+    raw_frame: pd.DataFrame, sensors: np.ndarray
+) -> None:
+    # given the served scorer on tree code, and a reading the API's rules accept whose speed is
+    # so small that speed / 1000 is 0.0 (Python raises where ONNX follows IEEE 754)
+    forest = RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0, n_jobs=1)
+    pipeline = Pipeline([("features", PhysicsFeatures()), ("model", forest)])
+    pipeline.fit(sensors, raw_frame[TARGET].to_numpy(int))
+    scorer = compile_pipeline(pipeline)
+    reading = (250.0, 250.0, 5e-324, 0.0, 0.0)
+    # then one reading gets the same answer as the batch path, not an exception
+    one = scorer.probability_one(reading)
+    assert one == float(scorer.probability(np.array([reading]))[0])
