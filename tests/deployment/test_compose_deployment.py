@@ -5,8 +5,9 @@ In a fresh copy of the repository (its tracked files, nothing else): the documen
 ``pipelines/airflow/dags`` succeeds on the Celery worker (``model_monitoring_pipeline`` on the Asset
 event of the batch); MLflow holds a champion; ``/predict`` and ``/docs`` (headless Chromium) answer
 from the API container; the troubleshooting commands of ``docs/deployment.md`` run as printed, and
-the ``down`` / ``up -d`` among them keep runs, registry and predictions (the full rebuild's
-``--no-cache`` is left out: see the step); ``make up`` finds the stack
+the ``down`` / ``up -d`` among them keep runs, registry, predictions and the API's recorded answers
+(the full rebuild's ``--no-cache`` is left out: see the step); the API shares the data volume with
+the worker (monitoring reads its answers, it serves monitoring's page); ``make up`` finds the stack
 healthy and prints its addresses. ``down -v`` at the end, whatever happened.
 
 Only ``make test-deploy`` runs this (marker ``deploy``, excluded from ``make test``): it needs a
@@ -331,6 +332,17 @@ def test_the_documented_deployment_runs_end_to_end(deployment: Deployment) -> No
     assert status == 200, answer
     assert answer["prediction"] in (0, 1) and 0 <= answer["failure_probability"] <= 1
     assert str(http_json("GET", f"{api}/model")[1]["version"]) == str(champion)
+    # The data volume is shared: monitoring on the worker reads the API's recorded answer, and
+    # the API serves the page monitoring wrote there.
+    answered = answer["prediction_id"]
+    wait_for(
+        "the worker's monitoring to read the API's answer",
+        lambda: answered in served_ids(deployment),
+        60,
+        interval=3,
+    )
+    status, page = http_json("GET", f"{api}/reports/latest")
+    assert status == 200 and "<html" in str(page).lower(), (status, str(page)[:500])
     api_log = deployment.logs("api")
     assert "mismatch" not in api_log.lower(), api_log
     check_docs_in_chromium(api, STATE / "chromium-profile")
@@ -338,6 +350,7 @@ def test_the_documented_deployment_runs_end_to_end(deployment: Deployment) -> No
     # --- state to keep across down / up ----------------------------------------------------
     kept_before = kept_state(deployment)
     assert kept_before["runs"] and kept_before["predictions"]
+    assert answered in kept_before["answers"]
 
     # --- the troubleshooting commands of the guide, as printed -------------------------------
     started = time.monotonic()
@@ -377,9 +390,21 @@ def test_the_documented_deployment_runs_end_to_end(deployment: Deployment) -> No
     print(f"\ntest-deploy: timings {json.dumps(deployment.timings)}", flush=True)
 
 
+def served_ids(deployment: Deployment) -> list[str]:
+    """Ids of the API answers recorded on the data volume, as the worker's monitoring reads them."""
+    script = (
+        "from datetime import date\n"
+        "from predmaint.monitoring.predictions import load_predictions\n"
+        "from predmaint.settings import get_settings\n"
+        "table = load_predictions(get_settings(), date.min, date.max)\n"
+        "print(*table.loc[table['source'] == 'api', 'prediction_id'], sep='\\n')\n"
+    )
+    done = deployment.dc("exec", "-T", "airflow-worker", "python", "-c", script)
+    return sorted(done.stdout.split())
+
+
 def kept_state(deployment: Deployment) -> dict[str, list[str]]:
-    """MLflow runs, registered versions and batch predictions (the API keeps no state: its
-    recorded answers live and die with its container)."""
+    """MLflow runs, registered versions, batch predictions and the API's recorded answers."""
     mlflow = deployment.url("mlflow")
     experiments = http_json(
         "POST", f"{mlflow}/api/2.0/mlflow/experiments/search", {"max_results": 100}
@@ -395,6 +420,7 @@ def kept_state(deployment: Deployment) -> dict[str, list[str]]:
         "runs": sorted(r["info"]["run_id"] for r in found.get("runs", [])),
         "versions": sorted(v["version"] for v in versions.get("model_versions", [])),
         "predictions": deployment.worker_files("/opt/predmaint/data/predictions"),
+        "answers": served_ids(deployment),
     }
 
 

@@ -38,6 +38,8 @@ DOCKERFILES = {
     "api": ROOT / "docker" / "api" / "Dockerfile",
     "mlflow": ROOT / "docker" / "mlflow" / "Dockerfile",
 }
+# What a dependency install may read: a change anywhere else (src/ above all) leaves it cached.
+DEPENDENCY_INPUTS = {"requirements.lock", "pyproject.toml", "docker/requirements.py"}
 COMPOSE_INSTALL_HINT = "apt-get update && apt-get install -y docker-compose"
 
 EXPECTED_SERVICES = {
@@ -686,20 +688,45 @@ def test_api_serves_the_champion_through_the_mlflow_server(
     env = env_of(api)
     assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     assert float(env["PREDMAINT_API_POLL_INTERVAL_S"]) > 0
-    # The API is stateless: no volume, so replicas are interchangeable.
-    assert not api.get("volumes")
 
 
-def test_workers_share_the_data_volume_at_predmaint_data_dir(
+def data_volume(service: dict[str, Any], named: set[str]) -> str | None:
+    """The named volume mounted at the service's ``PREDMAINT_DATA_DIR``, if any."""
+    data_dir = env_of(service).get("PREDMAINT_DATA_DIR")
+    for volume in service.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if source in named and target == data_dir:
+            return source
+    return None
+
+
+def test_the_worker_and_the_api_share_the_data_volume_at_predmaint_data_dir(
     services: dict[str, dict[str, Any]], test_env: dict[str, str]
 ) -> None:
-    worker = services["airflow-worker"]
-    data_dir = env_of(worker)["PREDMAINT_DATA_DIR"]
+    """Monitoring (a task on the worker) joins outcomes to the API's recorded answers and writes
+    the pages /reports serves: both sides see one data root, kept across down / up."""
     named = set(compose(test_env)["volumes"])
-    assert any(
-        str(v).split(":")[0] in named and str(v).split(":")[1] == data_dir
-        for v in worker["volumes"]
+    worker = data_volume(services["airflow-worker"], named)
+    assert worker, "airflow-worker: no named volume at PREDMAINT_DATA_DIR"
+    assert data_volume(services["api"], named) == worker, "the API does not share the data volume"
+    assert (
+        env_of(services["api"])["PREDMAINT_DATA_DIR"]
+        == env_of(services["airflow-worker"])["PREDMAINT_DATA_DIR"]
     )
+
+
+def test_the_api_writes_the_data_volume_as_the_airflow_user() -> None:
+    """One owner for the shared files: the worker's retention removes the API's old partitions, the
+    API writes into folders the worker created (and a fresh volume takes the owner of whichever
+    image mounts it first)."""
+    airflow, api = (
+        parse_dockerfile(DOCKERFILES["airflow"])[-1],
+        parse_dockerfile(DOCKERFILES["api"])[-1],
+    )
+    assert api.args("USER")[-1] == airflow.args("USER")[-1] == "50000:0"
+    for stage in (airflow, api):
+        prepared = [run for run in stage.args("RUN") if "/opt/predmaint/data" in run]
+        assert prepared and "chown -R 50000:0 /opt/predmaint" in prepared[0], stage.image
 
 
 def test_named_volumes_are_declared_used_and_the_only_bind_mount_is_read_only(
@@ -933,11 +960,13 @@ def test_airflow_image_is_the_pinned_airflow_with_predmaint_under_constraints(
     final = stages[-1]
     assert final.image == f"apache/airflow:{lock_pins()['apache-airflow']}-python3.11"
     installs = [run for run in final.args("RUN") if "pip install" in run]
-    assert installs, "predmaint is not installed into the Airflow image"
-    for run in installs:
-        assert "--constraint" in run and "requirements.lock" in run, run
-        assert '"apache-airflow==${AIRFLOW_VERSION}"' in run, "pip could move Airflow's version"
-        assert "[airflow,services]" in run, run
+    dependencies, project = installs
+    assert "--constraint" in dependencies and "requirements.lock" in dependencies
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in dependencies, (
+        "pip could move Airflow's version"
+    )
+    assert "requirements.py /tmp/predmaint/pyproject.toml airflow services" in dependencies
+    assert "--no-deps" in project and "predmaint-*.whl" in project
     # pip runs as the airflow user (the official image's rule), and the image ends non-root.
     users = final.args("USER")
     assert users[-1].split(":")[0] not in ("0", "root")
@@ -966,13 +995,67 @@ def test_api_image_is_multi_stage_slim_non_root_with_a_health_check() -> None:
     assert final.args("EXPOSE") == ["8000"]
     cmd = json.loads(final.args("CMD")[-1])
     assert cmd == ["predmaint", "serve", "--host", "0.0.0.0", "--port", "8000"]
-    # Only the built venv crosses into the runtime stage: no sources, no compilers, no pip cache.
-    assert all(copy.split()[0] == f"--from={stages[0].name}" for copy in final.args("COPY"))
+    # The runtime stage takes the built wheel and the dependency list, never the sources.
+    built = {f"--from={stage.name}" for stage in stages[:-1]}
+    for copy in final.args("COPY"):
+        words = copy.split()
+        assert words[0] in built or set(words[:-1]) <= DEPENDENCY_INPUTS, copy
     assert not any("apt-get install" in run for run in final.args("RUN"))
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "scripts"
     ]
     assert scripts.get(cmd[0]) == "predmaint.cli:app"
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_dependencies_install_before_and_apart_from_the_project(image: str) -> None:
+    """Every ``pip install`` of dependencies sees only the lock, pyproject.toml and
+    docker/requirements.py, so a change under src/ leaves its layer cached; the project itself is
+    installed after it with ``--no-deps``."""
+    installs = 0
+    for stage in parse_dockerfile(DOCKERFILES[image]):
+        copied: set[str] = set()
+        for op, args in stage.instructions:
+            words = args.split()
+            if op == "COPY":
+                source = next((w for w in words if w.startswith("--from=")), None)
+                copied.update([source] if source else [w for w in words[:-1] if "--" not in w])
+            elif op == "RUN" and "pip install" in args and "--no-deps" not in args:
+                assert copied <= DEPENDENCY_INPUTS, f"{image}: {args} depends on {copied}"
+                installs += 1
+    assert installs, f"{image}: no dependency install"
+    if image != "mlflow":  # the MLflow image installs no predmaint
+        project = [
+            r for r in parse_dockerfile(DOCKERFILES[image])[-1].args("RUN") if "--no-deps" in r
+        ]
+        assert project and "predmaint-*.whl" in project[0], f"{image}: predmaint not on its own"
+
+
+def test_requirements_script_lists_pyproject_dependencies_and_extras() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    script = str(ROOT / "docker" / "requirements.py")
+    pyproject = str(ROOT / "pyproject.toml")
+    done = subprocess.run(
+        [sys.executable, script, pyproject, "airflow", "services"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    extras = project["optional-dependencies"]
+    assert done.stdout.splitlines() == [
+        *project["dependencies"],
+        *extras["airflow"],
+        *extras["services"],
+    ]
+    plain = subprocess.run(
+        [sys.executable, script, pyproject], capture_output=True, text=True, check=True
+    )
+    assert plain.stdout.splitlines() == project["dependencies"]
+    wrong = subprocess.run(
+        [sys.executable, script, pyproject, "airflw"], capture_output=True, text=True, check=False
+    )
+    assert wrong.returncode != 0 and "no extra named airflw" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
 
 
 def test_mlflow_image_pins_mlflow_and_the_postgres_driver_by_the_lock() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -42,7 +44,10 @@ def test_a_full_queue_drops_and_counts_and_a_flush_writes_the_rest(
     assert written == 2 and recorder.queued == 0
     assert registry.get_sample_value("predmaint_answers_recorded_total") == 2.0
     folder = settings.served_dir / f"ds={datetime.now(UTC).date()}"
-    frame = pd.concat(pd.read_parquet(p) for p in folder.glob("served-*.parquet"))
+    files = sorted(folder.glob("served-*.parquet"))
+    # named for the host too: replicas in containers share the data volume and all run as pid 1
+    assert files and all(f"-{socket.gethostname()}-{os.getpid()}-" in p.name for p in files)
+    frame = pd.concat(pd.read_parquet(p) for p in files)
     assert frame["prediction_id"].tolist() == ids[:2]
     assert frame["rotational_speed"].tolist() == [1551.0, 1551.0]
     assert frame["prediction"].tolist() == [0, 1] and set(frame["model_version"]) == {"7"}

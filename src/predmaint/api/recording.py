@@ -3,11 +3,12 @@
 A request adds one tuple to an in-memory deque (a length check and an append, on the event loop)
 and goes on. A background task swaps the deque for an empty one every
 ``api_record_flush_s`` seconds and writes what it took, in a worker thread, to
-``served/ds=<UTC day>/served-<time>-<pid>-<n>.parquet`` (atomically; one file per flush and
-day, so replicas and restarts never write the same file). When the queue holds
-``api_record_queue_max`` answers (the disk stalled, or a burst outran the flushes), new answers
-are dropped and counted in ``predmaint_answers_dropped_total``: a request is never blocked or
-failed for the record's sake. Stopping the app flushes what is left.
+``served/ds=<UTC day>/served-<time>-<host>-<pid>-<n>.parquet`` (atomically; one file per flush
+and day, so replicas and restarts never write the same file: replicas in containers share a data
+volume and all run as pid 1, their host names, the container ids, tell them apart). When the
+queue holds ``api_record_queue_max`` answers (the disk stalled, or a burst outran the flushes),
+new answers are dropped and counted in ``predmaint_answers_dropped_total``: a request is never
+blocked or failed for the record's sake. Stopping the app flushes what is left.
 
 An answer's id is a ULID (:func:`predmaint.inference.ids.new_prediction_id`), added last to
 its JSON body by :func:`stamp`, so the spec's fields keep their place and shape.
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections import deque
 from datetime import UTC, datetime
@@ -53,6 +55,7 @@ class AnswerRecorder:
         self.enabled = settings.api_record_answers
         self._pending: deque[Answer] = deque()
         self._files = count()
+        self._host = socket.gethostname()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         registry = registry or CollectorRegistry()
@@ -147,6 +150,6 @@ class AnswerRecorder:
         frame["day"] = frame["answered_at"].dt.date
         now = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         for day, group in frame.groupby("day"):
-            name = f"served-{now}-{os.getpid()}-{next(self._files)}.parquet"
+            name = f"served-{now}-{self._host}-{os.getpid()}-{next(self._files)}.parquet"
             path = partition_dir(self.settings.served_dir, day) / name  # type: ignore[arg-type]
             write_parquet_atomic(group.drop(columns="day"), path)
