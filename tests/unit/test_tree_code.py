@@ -88,12 +88,17 @@ def test_moved_thresholds_decide_as_float32_comparisons(threshold: float) -> Non
         assert (x <= bound) == as_sklearn(float(x)), x
 
 
-def test_the_served_scorer_uses_tree_code_for_one_reading(
-    raw_frame: pd.DataFrame, sensors: np.ndarray
-) -> None:
+@pytest.fixture(scope="module")
+def small_forest(raw_frame: pd.DataFrame, sensors: np.ndarray) -> Pipeline:
     forest = RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0, n_jobs=1)
     pipeline = Pipeline([("features", PhysicsFeatures()), ("model", forest)])
-    pipeline.fit(sensors, raw_frame[TARGET].to_numpy(int))
+    return pipeline.fit(sensors, raw_frame[TARGET].to_numpy(int))
+
+
+def test_the_served_scorer_uses_tree_code_for_one_reading(
+    small_forest: Pipeline, sensors: np.ndarray
+) -> None:
+    pipeline = small_forest
     scorer = compile_pipeline(pipeline)
     assert "single readings: tree code" in scorer.detail
     reading = tuple(sensors[17].tolist())
@@ -103,14 +108,11 @@ def test_the_served_scorer_uses_tree_code_for_one_reading(
 
 
 def test_a_speed_whose_division_underflows_is_scored_as_onnx_scores_it(
-    raw_frame: pd.DataFrame, sensors: np.ndarray
+    small_forest: Pipeline,
 ) -> None:
     # given the served scorer on tree code, and a reading the API's rules accept whose speed is
     # so small that speed / 1000 is 0.0 (Python raises where ONNX follows IEEE 754)
-    forest = RandomForestClassifier(n_estimators=5, max_depth=6, random_state=0, n_jobs=1)
-    pipeline = Pipeline([("features", PhysicsFeatures()), ("model", forest)])
-    pipeline.fit(sensors, raw_frame[TARGET].to_numpy(int))
-    scorer = compile_pipeline(pipeline)
+    scorer = compile_pipeline(small_forest)
     reading = (250.0, 250.0, 5e-324, 0.0, 0.0)
     # then one reading gets the same answer as the batch path, not an exception
     one = scorer.probability_one(reading)
