@@ -114,6 +114,7 @@ def test_a_speed_whose_division_underflows_is_scored_as_onnx_scores_it(
     # so small that speed / 1000 is 0.0 (Python raises where ONNX follows IEEE 754)
     scorer = compile_pipeline(small_forest)
     reading = (250.0, 250.0, 5e-324, 0.0, 0.0)
-    # then one reading gets the same answer as the batch path, not an exception
+    # then one reading gets the same answer as the batch path (within the parity bound, as any
+    # reading: the tree code divides as ONNX does, with IEEE 754 rules), not an exception
     one = scorer.probability_one(reading)
-    assert one == float(scorer.probability(np.array([reading]))[0])
+    assert one == pytest.approx(float(scorer.probability(np.array([reading]))[0]), abs=1e-6)

@@ -107,10 +107,7 @@ class OnnxScorer:
 
     def probability_one(self, values: Sequence[float]) -> float:
         if self.single is not None:
-            try:
-                return self.single(*values)[0]
-            except ZeroDivisionError:  # a speed so small its /1000 is 0.0: IEEE rules, as ONNX
-                pass
+            return self.single(*values)[0]
         row = np.array([values], dtype=np.float64)
         return float(self._session.run(self._outputs, {_INPUT: row})[0][0, self._column])
 

@@ -176,13 +176,9 @@ class ModeScorer:
 
     def best_one(self, values: Sequence[float]) -> tuple[FailureMode, float]:
         """The most likely mode of one reading and its probability."""
-        row: Sequence[float] | None = None
         if self.single is not None:
-            try:
-                row = self.single(*values)
-            except ZeroDivisionError:  # a speed so small its /1000 is 0.0: IEEE rules, as ONNX
-                row = None
-        if row is None:
+            row: Sequence[float] = self.single(*values)
+        else:
             row = self.probabilities(np.array([values], dtype=np.float64))[0].tolist()
         top = max(row)
         return self.modes[row.index(top)], top

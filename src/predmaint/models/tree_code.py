@@ -117,6 +117,14 @@ def _feature_names(pipeline: Any) -> list[str] | None:
     return list(MODEL_FEATURES if keep is None else keep)
 
 
+def ieee_derived_values(*values: float) -> tuple[float, ...]:
+    """:func:`derived_values` of one reading with IEEE 754 division, as arrays and ONNX Runtime
+    divide: Python floats raise where a speed so small that ``speed / 1000`` underflows to 0.0
+    (the rules accept any speed above 0) gives inf or nan there. The tree code's rare path."""
+    with np.errstate(all="ignore"):
+        return tuple(float(v) for v in derived_values(*(np.float64(v) for v in values)))
+
+
 def compile_trees(pipeline: Any, columns: Sequence[int]) -> SingleReading | None:
     """``f(*five sensor values) -> tuple(p[c] for c in columns)``: the pipeline's
     ``predict_proba`` of one reading, restricted to ``columns``; None if not a handled pipeline.
@@ -132,8 +140,18 @@ def compile_trees(pipeline: Any, columns: Sequence[int]) -> SingleReading | None
         return None
     # every feature is a local float: the sensors are the arguments, the derived ones one call
     derived = ast.Tuple([_name(d, store=True) for d in DERIVED_FEATURES], ast.Store())
-    call = ast.Call(_name("derived_values"), [_name(c) for c in SENSOR_COLUMNS], [])
-    body: list[ast.stmt] = [ast.Assign([derived], call)]
+    sensors: list[ast.expr] = [_name(c) for c in SENSOR_COLUMNS]
+    ieee = ast.Call(_name("ieee_derived_values"), sensors, [])
+    body: list[ast.stmt] = [
+        ast.Try(  # free when nothing is raised: the common reading pays nothing for it
+            body=[ast.Assign([derived], ast.Call(_name("derived_values"), sensors, []))],
+            handlers=[
+                ast.ExceptHandler(_name("ZeroDivisionError"), None, [ast.Assign([derived], ieee)])
+            ],
+            orelse=[],
+            finalbody=[],
+        )
+    ]
     sums = [f"p{k}" for k in range(len(columns))]
     body += [ast.Assign([_name(total, store=True)], ast.Constant(0.0)) for total in sums]
     for tree in trees:
@@ -150,7 +168,10 @@ def compile_trees(pipeline: Any, columns: Sequence[int]) -> SingleReading | None
     )
     definition = ast.FunctionDef("trees", arguments, body, [], None, None)
     module = ast.fix_missing_locations(ast.Module([definition], []))
-    namespace: dict[str, Any] = {"derived_values": derived_values}
+    namespace: dict[str, Any] = {
+        "derived_values": derived_values,
+        "ieee_derived_values": ieee_derived_values,
+    }
     exec(compile(module, "<predmaint tree code>", "exec"), namespace)
     compiled: SingleReading = namespace["trees"]
     return compiled
