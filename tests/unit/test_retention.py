@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from predmaint import cli
 from predmaint.cli import app
 from predmaint.data.retention import FAMILIES, REPORT_HISTORY_DAYS, clean_up, plan_cleanup
 from predmaint.settings import Settings
@@ -120,7 +121,9 @@ def test_the_cleanup_command_has_a_dry_run(tmp_path: Path, monkeypatch: pytest.M
     fill(settings, range(0, 40))
     monkeypatch.setenv("PREDMAINT_HOME", str(tmp_path))
     monkeypatch.setenv("PREDMAINT_RETENTION_DAYS", "3")
+    # a wide console, whenever the CLI's console was made (COLUMNS is read once, at its first use)
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(cli.console, "width", 200)
     monkeypatch.chdir(tmp_path)
     # when the command runs dry, then it lists what it would remove and removes nothing
     dry = CliRunner().invoke(app, ["cleanup", "--date", DAY.isoformat(), "--dry-run"])
