@@ -32,6 +32,13 @@ log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-5
 #: The load-time probe demands 10× less: it is 2,000 readings, the promise is for any data.
 PROBE_TOLERANCE = PARITY_TOLERANCE / 10
+#: The parity promise for a version scored only in shadow (the ``challenger``): its answers are
+#: recorded beside the champion's, never served. ONNX-ML's SVM kernel runs in float32, so the
+#: calibrated SVM's compiled form differs from scikit-learn by up to 1.3e-5 on the AI4I file
+#: (6.4e-6 on the probe, no decision changed): outside the serving promise, inside this one.
+SHADOW_PARITY_TOLERANCE = 1e-4
+#: Its probe bound, with the same tenfold margin as :data:`PROBE_TOLERANCE`.
+SHADOW_TOLERANCE = SHADOW_PARITY_TOLERANCE / 10
 ONNX_RUNTIME = "onnxruntime"
 SKLEARN = "sklearn"
 _TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}  # ml opset 3: tree thresholds stored as float64
@@ -256,26 +263,35 @@ def bulk_probability(
         return np.concatenate(list(pool.map(scorer.probability, parts)))
 
 
-def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
+def compile_pipeline(
+    pipeline: Any,
+    probe: FloatArray | None = None,
+    expected: FloatArray | None = None,
+    tolerance: float = PROBE_TOLERANCE,
+) -> Scorer:
     """An ONNX Runtime scorer if conversion works and matches the pipeline, else the pipeline.
 
-    Never raises: a model that cannot be compiled is still served, more slowly, and the
-    returned scorer's ``runtime`` and ``detail`` say which path is used and why.
+    ``expected``: the pipeline's probabilities on ``probe`` when the caller has them already.
+    ``tolerance``: the largest probe gap accepted (the serving bound by default; a shadow
+    challenger is accepted at :data:`SHADOW_TOLERANCE`). Never raises: a model that cannot be
+    compiled is still served, more slowly, and the returned scorer's ``runtime`` and ``detail``
+    say which path is used and why.
     """
     reference = PipelineScorer(pipeline)
     try:
         compiled = OnnxScorer(to_onnx(pipeline), reference._column)
         sample = probe_readings() if probe is None else probe
-        expected = reference.probability(sample)
+        if expected is None:
+            expected = reference.probability(sample)
         gap = float(np.max(np.abs(compiled.probability(sample) - expected)))
     except Exception as exc:  # any converter or runtime failure means: serve the pipeline
         log.warning("serving the scikit-learn pipeline: ONNX compilation failed: %s", exc)
         return PipelineScorer(pipeline, f"ONNX compilation failed ({type(exc).__name__}: {exc})")
-    if not gap <= PROBE_TOLERANCE:
+    if not gap <= tolerance:
         log.warning("serving the scikit-learn pipeline: ONNX differs by %.3g", gap)
         return PipelineScorer(
             pipeline,
-            f"ONNX model differs from the pipeline by {gap:.3g} > {PROBE_TOLERANCE:g} "
+            f"ONNX model differs from the pipeline by {gap:.3g} > {tolerance:g} "
             f"on {len(sample)} probe readings",
         )
     compiled.detail += f"; max |ONNX - sklearn| on {len(sample)} probe readings: {gap:.2g}"

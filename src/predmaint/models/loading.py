@@ -3,30 +3,40 @@ registry's re-scoring get a model.
 
 The registry entry (:class:`ModelVersion`) is fetched first, so every output can cite the
 version it came from; loading a version whose entry is already fetched costs no second lookup.
+Nothing here imports scikit-learn or loads the pyfunc until it is needed: with a valid
+compiled-cache entry, bulk scoring (failure probability, threshold, failure mode) never needs
+either (:mod:`predmaint.models.compiled_cache`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.compiled import Scorer, bulk_probability
+from predmaint.models.compiled import (
+    PROBE_TOLERANCE,
+    SHADOW_TOLERANCE,
+    Scorer,
+    bulk_probability,
+)
 from predmaint.models.compiled_cache import (
     Compiled,
     compile_version,
-    pipeline_digest,
     read_cached,
+    version_digests,
     write_cached,
 )
-from predmaint.models.modes import ModeScorer
-from predmaint.models.tracking import CHAMPION, version_uri
+from predmaint.models.mode_scorer import ModeScorer
+from predmaint.models.tracking import CHALLENGER, CHAMPION, version_uri
 from predmaint.models.versions import ModelVersion, champion_info
 from predmaint.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -34,13 +44,18 @@ class LoadedModel:
     """A registered version (its registry record); its MLflow pyfunc and compiled form are
     loaded once, when first needed.
 
-    Bulk scoring needs only the compiled form and the threshold, which a version's entry in the
+    Bulk scoring needs only the compiled forms and the threshold, which a version's entry in the
     compiled cache holds (:mod:`predmaint.models.compiled_cache`): with a valid entry the pyfunc
-    (scikit-learn, the pipeline file) is never loaded at all.
+    (scikit-learn, the pipeline files) is never loaded at all.
+
+    ``probe_tolerance`` is the largest probe gap its compiled form may show:
+    :data:`PROBE_TOLERANCE` for a version that serves, :data:`SHADOW_TOLERANCE` for one only
+    scored in shadow (see :func:`load_version`).
     """
 
     info: ModelVersion
     settings: Settings = field(repr=False, compare=False)
+    probe_tolerance: float = PROBE_TOLERANCE
 
     @cached_property
     def pyfunc(self) -> Any:
@@ -48,14 +63,16 @@ class LoadedModel:
 
     @cached_property
     def compiled(self) -> Compiled:
-        """The compiled scorer and threshold: from the cache, else compiled and cached."""
-        digest = pipeline_digest(self.settings, self.info)
-        if digest is not None and (cached := read_cached(self.settings, self.info, digest)):
+        """The compiled scorer, mode model and threshold: from the cache, else compiled (from
+        the pyfunc) and cached."""
+        digests = version_digests(self.settings, self.info)
+        if digests is not None and (
+            cached := read_cached(self.settings, self.info, digests, self.probe_tolerance)
+        ):
             return cached
-        classifier = self.pyfunc.unwrap_python_model()
-        compiled = compile_version(classifier)
-        if digest is not None:
-            write_cached(self.settings, self.info, digest, classifier.pipeline, compiled)
+        compiled = compile_version(self.pyfunc.unwrap_python_model(), self.probe_tolerance)
+        if digests is not None:
+            write_cached(self.settings, self.info, digests, compiled)
         return compiled
 
     @property
@@ -64,6 +81,7 @@ class LoadedModel:
         return self.compiled.threshold
 
     def failure_probability(self, sensors: pd.DataFrame) -> np.ndarray:
+        """Through the MLflow pyfunc itself (its schema check included): the reference."""
         output = self.pyfunc.predict(sensors[list(SENSOR_COLUMNS)])
         return np.asarray(output["failure_probability"], dtype=np.float64)
 
@@ -72,25 +90,22 @@ class LoadedModel:
         """The pipeline compiled for bulk scoring (ONNX Runtime; the pipeline if that fails)."""
         return self.compiled.scorer
 
-    @cached_property
+    @property
     def mode_scorer(self) -> ModeScorer | None:
         """The failure-mode model compiled (None for a version trained without one)."""
-        return mode_scorer(self.pyfunc)
+        return self.compiled.modes
 
     def bulk_failure_probability(self, sensors: np.ndarray) -> np.ndarray:
-        """Failure probability of many readings (five sensor columns) on every core.
+        """Failure probability of many readings (five sensor columns, float64) on every core.
 
         The compiled model agrees with :meth:`failure_probability` within
-        :data:`predmaint.models.compiled.PARITY_TOLERANCE`, without MLflow's per-call schema
-        enforcement: what the batch job needs for millions of readings.
+        :data:`predmaint.models.compiled.PARITY_TOLERANCE` (a shadow challenger's within
+        :data:`predmaint.models.compiled.SHADOW_PARITY_TOLERANCE`), without MLflow's per-call
+        schema enforcement: what the batch job needs for millions of readings, champion and
+        shadow challenger alike. On the probe readings it agrees within
+        :attr:`probe_tolerance`, else the pipeline itself scores (and scikit-learn is loaded).
         """
         return bulk_probability(self.scorer, sensors)
-
-
-def mode_scorer(pyfunc: Any) -> ModeScorer | None:
-    """The failure-mode model of a loaded pyfunc, compiled; None if the version has none."""
-    modes = getattr(pyfunc.unwrap_python_model(), "modes", None)
-    return ModeScorer(modes) if modes is not None else None
 
 
 def load_pyfunc(settings: Settings, version: str) -> Any:
@@ -107,5 +122,11 @@ def load_model(settings: Settings, version: str | None = None) -> LoadedModel:
 
 def load_version(settings: Settings, info: ModelVersion) -> LoadedModel:
     """The registered version ``info`` describes (its registry entry is already fetched); what
-    it needs is loaded on first use."""
-    return LoadedModel(info, settings)
+    it needs is loaded on first use.
+
+    A version looked up by the ``challenger`` alias is only ever scored in shadow (its answers
+    are recorded, never served): its compiled form is accepted at :data:`SHADOW_TOLERANCE`, so
+    that a calibrated SVM, whose ONNX kernel runs in float32, is scored compiled too.
+    """
+    tolerance = SHADOW_TOLERANCE if info.alias == CHALLENGER else PROBE_TOLERANCE
+    return LoadedModel(info, settings, tolerance)
