@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from predmaint.clock import utc_now
 from predmaint.errors import TRAIN_HINT, ModelNotFoundError
-from predmaint.models.compiled import OnnxScorer, Scorer, attach_single_reading, probe_readings
+from predmaint.models.compiled import Scorer
 from predmaint.models.loading import load_version
 from predmaint.models.mode_scorer import ModeScorer
 from predmaint.models.tracking import CHAMPION, client
@@ -51,19 +51,7 @@ def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
     loaded = load_version(settings, info)
     _ = loaded.pyfunc  # the whole artifact must load: a broken one is reported, never served
     compiled = loaded.compiled  # from the compiled cache when the version has a valid entry
-    if compiled.from_cache:
-        # a cached entry holds the ONNX forms only; single readings want the tree code, checked
-        # against the probe answers the entry recorded (the pipelines need not run again)
-        classifier = loaded.pyfunc.unwrap_python_model()
-        if isinstance(compiled.scorer, OnnxScorer) and compiled.scorer.single is None:
-            attach_single_reading(
-                compiled.scorer,
-                classifier.pipeline,
-                probe_readings(),
-                compiled.probe_probability,
-            )
-        if compiled.modes is not None and compiled.modes.single is None:
-            compiled.modes.attach_single(classifier.modes)
+    loaded.attach_tree_code()  # single readings: the tree code, proved on the recorded probe
     log.info("loaded %s v%s (%s)", info.name, info.version, compiled.scorer.detail)
     loaded_at = utc_now().isoformat(timespec="seconds")
     return ServedModel(info, compiled.scorer, compiled.threshold, loaded_at, loaded.mode_scorer)

@@ -20,8 +20,11 @@ from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.models.compiled import (
     PROBE_TOLERANCE,
     SHADOW_TOLERANCE,
+    OnnxScorer,
     Scorer,
+    attach_single_reading,
     bulk_probability,
+    probe_readings,
 )
 from predmaint.models.compiled_cache import (
     Compiled,
@@ -94,6 +97,22 @@ class LoadedModel:
     def mode_scorer(self) -> ModeScorer | None:
         """The failure-mode model compiled (None for a version trained without one)."""
         return self.compiled.modes
+
+    def attach_tree_code(self) -> None:
+        """Give a cache-loaded version the tree code of its pipelines for single readings (the
+        API's path), checked against the probe answers the entry recorded: the pyfunc is
+        loaded for its trees, but its pipelines are not run over the probe again. A version
+        compiled in this process has its tree code already."""
+        compiled = self.compiled
+        if not compiled.from_cache:
+            return
+        classifier = self.pyfunc.unwrap_python_model()
+        if isinstance(compiled.scorer, OnnxScorer) and compiled.scorer.single is None:
+            attach_single_reading(
+                compiled.scorer, classifier.pipeline, probe_readings(), compiled.probe_probability
+            )
+        if compiled.modes is not None and compiled.modes.single is None:
+            compiled.modes.attach_single(classifier.modes)
 
     def bulk_failure_probability(self, sensors: np.ndarray) -> np.ndarray:
         """Failure probability of many readings (five sensor columns, float64) on every core.
