@@ -16,13 +16,7 @@ import pandas as pd
 import pytest
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.compiled import (
-    ONNX_RUNTIME,
-    PARITY_TOLERANCE,
-    SHADOW_PARITY_TOLERANCE,
-    SHADOW_TOLERANCE,
-    OnnxScorer,
-)
+from predmaint.models.compiled import ONNX_RUNTIME, PARITY_TOLERANCE, OnnxScorer
 from predmaint.models.compiled_cache import cache_dir
 from predmaint.models.loading import load_model, load_version
 from predmaint.models.mode_scorer import compile_modes
@@ -215,10 +209,9 @@ def test_a_cache_hit_attaches_the_tree_code_without_running_the_pipelines(
 def test_the_shadow_challenger_scores_compiled_from_the_cache_without_scikit_learn(
     trained_home: Settings, raw_csv: Path, raw_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
-    # given a challenger that a first process compiled (the shadow bound) and cached
+    # given a challenger (the calibrated SVM) that a first process compiled and cached
     info = champion_info(trained_home, CHALLENGER)
     first = load_version(trained_home, info)
-    assert first.probe_tolerance == SHADOW_TOLERANCE
     assert first.scorer.runtime == ONNX_RUNTIME, first.scorer.detail
     # when a later process scores the AI4I file with it in bulk
     out = tmp_path / "challenger.npy"
@@ -227,7 +220,6 @@ def test_the_shadow_challenger_scores_compiled_from_the_cache_without_scikit_lea
     assert answer["from_cache"] and answer["runtime"] == ONNX_RUNTIME, answer
     assert answer["loaded"] == [], f"the challenger's scoring imported {answer['loaded']}"
     assert answer["threshold"] == first.threshold
-    # and agrees with the pyfunc within the shadow parity bound
+    # and agrees with the pyfunc within the compiled form's parity bound
     gap = np.abs(np.load(out) - first.failure_probability(raw_frame))
-    bound = PARITY_TOLERANCE if info.model_type == "random_forest" else SHADOW_PARITY_TOLERANCE
-    assert float(gap.max()) <= bound, f"{info.model_type} v{info.version}: {gap.max():.3g}"
+    assert float(gap.max()) <= PARITY_TOLERANCE, f"{info.model_type}: {gap.max():.3g}"

@@ -32,13 +32,6 @@ log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-5
 #: The load-time probe demands 10× less: it is 2,000 readings, the promise is for any data.
 PROBE_TOLERANCE = PARITY_TOLERANCE / 10
-#: The parity promise for a version scored only in shadow (the ``challenger``): its answers are
-#: recorded beside the champion's, never served. ONNX-ML's SVM kernel runs in float32, so the
-#: calibrated SVM's compiled form differs from scikit-learn by up to 1.3e-5 on the AI4I file
-#: (6.4e-6 on the probe, no decision changed): outside the serving promise, inside this one.
-SHADOW_PARITY_TOLERANCE = 1e-4
-#: Its probe bound, with the same tenfold margin as :data:`PROBE_TOLERANCE`.
-SHADOW_TOLERANCE = SHADOW_PARITY_TOLERANCE / 10
 ONNX_RUNTIME = "onnxruntime"
 SKLEARN = "sklearn"
 _TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}  # ml opset 3: tree thresholds stored as float64
@@ -213,18 +206,22 @@ def to_onnx(pipeline: Any) -> bytes:
     from sklearn.ensemble import RandomForestClassifier
 
     from predmaint.features.transformer import PhysicsFeatures
+    from predmaint.models.svm_onnx import append_calibrated_svm, is_calibrated_rbf_svm
 
     _register()
     steps = [step for _, step in pipeline.steps]
     options: dict[int, dict[str, Any]] = {id(steps[-1]): {"zipmap": False}}
     if isinstance(steps[0], PhysicsFeatures) and isinstance(steps[1], RandomForestClassifier):
         options[id(steps[0])] = {_FLOAT32_OPTION: True}
+    svm = len(steps) > 1 and is_calibrated_rbf_svm(steps[-1])
     onnx_model = convert_sklearn(
-        pipeline,
+        pipeline[:-1] if svm else pipeline,  # our float64 graph for the SVM (svm_onnx)
         initial_types=[(_INPUT, DoubleTensorType([None, len(SENSOR_COLUMNS)]))],
         target_opset=_TARGET_OPSET,
         options=options,
     )
+    if svm:
+        onnx_model = append_calibrated_svm(onnx_model, steps[-1])
     return bytes(onnx_model.SerializeToString())
 
 
@@ -267,15 +264,12 @@ def compile_pipeline(
     pipeline: Any,
     probe: FloatArray | None = None,
     expected: FloatArray | None = None,
-    tolerance: float = PROBE_TOLERANCE,
 ) -> Scorer:
     """An ONNX Runtime scorer if conversion works and matches the pipeline, else the pipeline.
 
     ``expected``: the pipeline's probabilities on ``probe`` when the caller has them already.
-    ``tolerance``: the largest probe gap accepted (the serving bound by default; a shadow
-    challenger is accepted at :data:`SHADOW_TOLERANCE`). Never raises: a model that cannot be
-    compiled is still served, more slowly, and the returned scorer's ``runtime`` and ``detail``
-    say which path is used and why.
+    Never raises: a model that cannot be compiled is still served, more slowly, and the returned
+    scorer's ``runtime`` and ``detail`` say which path is used and why.
     """
     reference = PipelineScorer(pipeline)
     try:
@@ -287,11 +281,11 @@ def compile_pipeline(
     except Exception as exc:  # any converter or runtime failure means: serve the pipeline
         log.warning("serving the scikit-learn pipeline: ONNX compilation failed: %s", exc)
         return PipelineScorer(pipeline, f"ONNX compilation failed ({type(exc).__name__}: {exc})")
-    if not gap <= tolerance:
+    if not gap <= PROBE_TOLERANCE:
         log.warning("serving the scikit-learn pipeline: ONNX differs by %.3g", gap)
         return PipelineScorer(
             pipeline,
-            f"ONNX model differs from the pipeline by {gap:.3g} > {tolerance:g} "
+            f"ONNX model differs from the pipeline by {gap:.3g} > {PROBE_TOLERANCE:g} "
             f"on {len(sample)} probe readings",
         )
     compiled.detail += f"; max |ONNX - sklearn| on {len(sample)} probe readings: {gap:.2g}"

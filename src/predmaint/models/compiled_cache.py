@@ -14,11 +14,10 @@ builds everything it scores with from the entry, and never imports scikit-learn.
 An entry is used only after it proved itself: each ONNX file matches the digest recorded beside
 it, the pipeline files match the digests the entry was written for, and each ONNX model
 reproduces, on the probe readings, the probabilities its pipeline itself gave when the entry was
-written (within the caller's tolerance: ``PROBE_TOLERANCE`` to serve, ``SHADOW_TOLERANCE`` for
-a shadow challenger). Anything else (missing, corrupt, older format, another runtime): the
-caller compiles again and the entry is rewritten. The cache never decides a score on its own.
-The recorded probe answers also spare the API a second pass of the pipeline over the probe when
-it attaches the tree code for single readings.
+written (within ``PROBE_TOLERANCE``). Anything else (missing, corrupt, older format, another
+runtime): the caller compiles again and the entry is rewritten. The cache never decides a score
+on its own. The recorded probe answers also spare the API a second pass of the pipeline over the
+probe when it attaches the tree code for single readings.
 """
 
 from __future__ import annotations
@@ -112,12 +111,7 @@ def _entry(settings: Settings, info: ModelVersion, digests: Digests) -> tuple[Pa
     return folder / f"{stem}.onnx", folder / f"{stem}.json", folder / f"{stem}-modes.onnx"
 
 
-def read_cached(
-    settings: Settings,
-    info: ModelVersion,
-    digests: Digests,
-    tolerance: float = PROBE_TOLERANCE,
-) -> Compiled | None:
+def read_cached(settings: Settings, info: ModelVersion, digests: Digests) -> Compiled | None:
     """The cached compiled version if it proves itself (see the module), else None."""
     model_path, meta_path, modes_path = _entry(settings, info, digests)
     try:
@@ -136,7 +130,7 @@ def read_cached(
     except Exception as exc:  # the runtime refused the bytes: compile again
         log.warning("compiled cache entry %s unusable: %s", model_path.name, exc)
         return None
-    if not gap <= tolerance:
+    if not gap <= PROBE_TOLERANCE:
         return None
     scorer.detail += f"; from the compiled cache (probe gap {gap:.2g})"
     return Compiled(scorer, float(meta["threshold"]), True, expected, modes)
@@ -144,8 +138,7 @@ def read_cached(
 
 def _cached_modes(meta: dict[str, Any] | None, path: Path, digests: Digests) -> ModeScorer | None:
     """The cached mode model (None: the version has none); ValueError if it does not prove
-    itself. Its file must match the version's mode-model file, or the absence of one; its
-    probe answers are held to the serving bound whatever the version's role."""
+    itself. Its file must match the version's mode-model file, or the absence of one."""
     if meta is None:
         if digests.modes is not None:
             raise ValueError("the entry has no mode model, the version has one")
@@ -197,12 +190,12 @@ def write_cached(
         log.warning("compiled cache not written: %s", exc)
 
 
-def compile_version(classifier: Any, tolerance: float = PROBE_TOLERANCE) -> Compiled:
+def compile_version(classifier: Any) -> Compiled:
     """Compile a loaded version's pipeline and mode model (``classifier``: the pyfunc's python
-    model); the pipeline is accepted as ONNX within ``tolerance`` on the probe."""
+    model), each checked against the pipeline's own answers on the probe."""
     probe = probe_readings()
     expected = PipelineScorer(classifier.pipeline).probability(probe)
-    scorer = compile_pipeline(classifier.pipeline, probe, expected, tolerance)
+    scorer = compile_pipeline(classifier.pipeline, probe, expected)
     pipeline_modes = getattr(classifier, "modes", None)
     modes = compile_modes(pipeline_modes) if pipeline_modes is not None else None
     return Compiled(scorer, float(classifier.threshold), False, expected, modes)

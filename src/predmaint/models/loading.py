@@ -18,8 +18,6 @@ import numpy as np
 
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.models.compiled import (
-    PROBE_TOLERANCE,
-    SHADOW_TOLERANCE,
     OnnxScorer,
     Scorer,
     attach_single_reading,
@@ -34,7 +32,7 @@ from predmaint.models.compiled_cache import (
     write_cached,
 )
 from predmaint.models.mode_scorer import ModeScorer
-from predmaint.models.tracking import CHALLENGER, CHAMPION, version_uri
+from predmaint.models.tracking import CHAMPION, version_uri
 from predmaint.models.versions import ModelVersion, champion_info
 from predmaint.settings import Settings
 
@@ -50,15 +48,10 @@ class LoadedModel:
     Bulk scoring needs only the compiled forms and the threshold, which a version's entry in the
     compiled cache holds (:mod:`predmaint.models.compiled_cache`): with a valid entry the pyfunc
     (scikit-learn, the pipeline files) is never loaded at all.
-
-    ``probe_tolerance`` is the largest probe gap its compiled form may show:
-    :data:`PROBE_TOLERANCE` for a version that serves, :data:`SHADOW_TOLERANCE` for one only
-    scored in shadow (see :func:`load_version`).
     """
 
     info: ModelVersion
     settings: Settings = field(repr=False, compare=False)
-    probe_tolerance: float = PROBE_TOLERANCE
 
     @cached_property
     def pyfunc(self) -> Any:
@@ -69,11 +62,9 @@ class LoadedModel:
         """The compiled scorer, mode model and threshold: from the cache, else compiled (from
         the pyfunc) and cached."""
         digests = version_digests(self.settings, self.info)
-        if digests is not None and (
-            cached := read_cached(self.settings, self.info, digests, self.probe_tolerance)
-        ):
+        if digests is not None and (cached := read_cached(self.settings, self.info, digests)):
             return cached
-        compiled = compile_version(self.pyfunc.unwrap_python_model(), self.probe_tolerance)
+        compiled = compile_version(self.pyfunc.unwrap_python_model())
         if digests is not None:
             write_cached(self.settings, self.info, digests, compiled)
         return compiled
@@ -118,11 +109,11 @@ class LoadedModel:
         """Failure probability of many readings (five sensor columns, float64) on every core.
 
         The compiled model agrees with :meth:`failure_probability` within
-        :data:`predmaint.models.compiled.PARITY_TOLERANCE` (a shadow challenger's within
-        :data:`predmaint.models.compiled.SHADOW_PARITY_TOLERANCE`), without MLflow's per-call
-        schema enforcement: what the batch job needs for millions of readings, champion and
-        shadow challenger alike. On the probe readings it agrees within
-        :attr:`probe_tolerance`, else the pipeline itself scores (and scikit-learn is loaded).
+        :data:`predmaint.models.compiled.PARITY_TOLERANCE` (the forest and the calibrated SVM
+        alike: :mod:`predmaint.models.svm_onnx`), without MLflow's per-call schema
+        enforcement: what the batch job needs for millions of readings, the champion's and the
+        shadow challenger's. On the probe readings it agrees within ``PROBE_TOLERANCE``, else
+        the pipeline itself scores (and scikit-learn is loaded).
         """
         return bulk_probability(self.scorer, sensors)
 
@@ -141,11 +132,5 @@ def load_model(settings: Settings, version: str | None = None) -> LoadedModel:
 
 def load_version(settings: Settings, info: ModelVersion) -> LoadedModel:
     """The registered version ``info`` describes (its registry entry is already fetched); what
-    it needs is loaded on first use.
-
-    A version looked up by the ``challenger`` alias is only ever scored in shadow (its answers
-    are recorded, never served): its compiled form is accepted at :data:`SHADOW_TOLERANCE`, so
-    that a calibrated SVM, whose ONNX kernel runs in float32, is scored compiled too.
-    """
-    tolerance = SHADOW_TOLERANCE if info.alias == CHALLENGER else PROBE_TOLERANCE
-    return LoadedModel(info, settings, tolerance)
+    it needs is loaded on first use."""
+    return LoadedModel(info, settings)
