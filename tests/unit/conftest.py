@@ -17,7 +17,8 @@ from predmaint.api.main import create_app
 from predmaint.data.columns import SENSOR_COLUMNS, TARGET
 from predmaint.features.transformer import PhysicsFeatures
 from predmaint.models.compiled import ONNX_RUNTIME, compile_pipeline
-from predmaint.models.modes import ModeScorer, fit_mode_model
+from predmaint.models.mode_scorer import compile_modes
+from predmaint.models.modes import fit_mode_model
 from predmaint.models.versions import ModelVersion
 from tests.support.project import make_settings
 
@@ -32,7 +33,7 @@ def served(raw_frame: pd.DataFrame) -> ServedModel:
     info = ModelVersion("m", "champion", "7", "run", "random_forest", 0.3, {"f1": 0.9}, "src", "t")
     scorer = compile_pipeline(pipeline)
     assert scorer.runtime == ONNX_RUNTIME
-    return ServedModel(info, scorer, 0.3, "t", ModeScorer(fit_mode_model(raw_frame, seed=0)))
+    return ServedModel(info, scorer, 0.3, "t", compile_modes(fit_mode_model(raw_frame, seed=0)))
 
 
 @pytest.fixture

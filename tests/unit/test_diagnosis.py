@@ -35,7 +35,8 @@ from predmaint.inference.diagnosis import (
     recommendation_table,
 )
 from predmaint.inference.risk import RECOMMENDATIONS
-from predmaint.models.modes import ModeScorer, fit_mode_model, mode_examples, mode_metrics
+from predmaint.models.mode_scorer import compile_modes
+from predmaint.models.modes import fit_mode_model, mode_examples, mode_metrics
 
 #: tool wear 230 min × torque 65 Nm = 14,950 min·Nm, far above type L's 11,000.
 OSF_READING = (300.0, 310.0, 1350.0, 65.0, 230.0)
@@ -221,7 +222,7 @@ def test_mode_model_names_clear_osf_readings_of_the_real_data(ai4i: pd.DataFrame
     # given the mode model trained on type L failures of the real file
     type_l = ai4i[ai4i["type"] == "L"]
     model = fit_mode_model(type_l, seed=42)
-    scorer = ModeScorer(model)
+    scorer = compile_modes(model)
     assert scorer.runtime == "onnxruntime"
     # when asked about the real OSF-only failures (far above the limit)
     only_osf = type_l[

@@ -20,9 +20,9 @@ from mlflow.tracking import MlflowClient
 
 from predmaint.clock import utc_now
 from predmaint.errors import TRAIN_HINT, ModelNotFoundError
-from predmaint.models.compiled import OnnxScorer, Scorer, attach_single_reading
+from predmaint.models.compiled import Scorer
 from predmaint.models.loading import load_version
-from predmaint.models.modes import ModeScorer
+from predmaint.models.mode_scorer import ModeScorer
 from predmaint.models.tracking import CHAMPION, client
 from predmaint.models.versions import ModelVersion, champion_info, not_found
 from predmaint.settings import Settings
@@ -51,9 +51,7 @@ def load_served(settings: Settings, info: ModelVersion) -> ServedModel:
     loaded = load_version(settings, info)
     _ = loaded.pyfunc  # the whole artifact must load: a broken one is reported, never served
     compiled = loaded.compiled  # from the compiled cache when the version has a valid entry
-    if isinstance(compiled.scorer, OnnxScorer) and compiled.scorer.single is None:
-        # a cached entry holds the ONNX form only; single readings want the tree code
-        attach_single_reading(compiled.scorer, loaded.pyfunc.unwrap_python_model().pipeline)
+    loaded.attach_tree_code()  # single readings: the tree code, proved on the recorded probe
     log.info("loaded %s v%s (%s)", info.name, info.version, compiled.scorer.detail)
     loaded_at = utc_now().isoformat(timespec="seconds")
     return ServedModel(info, compiled.scorer, compiled.threshold, loaded_at, loaded.mode_scorer)

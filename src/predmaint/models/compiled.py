@@ -206,18 +206,22 @@ def to_onnx(pipeline: Any) -> bytes:
     from sklearn.ensemble import RandomForestClassifier
 
     from predmaint.features.transformer import PhysicsFeatures
+    from predmaint.models.svm_onnx import append_calibrated_svm, is_calibrated_rbf_svm
 
     _register()
     steps = [step for _, step in pipeline.steps]
     options: dict[int, dict[str, Any]] = {id(steps[-1]): {"zipmap": False}}
     if isinstance(steps[0], PhysicsFeatures) and isinstance(steps[1], RandomForestClassifier):
         options[id(steps[0])] = {_FLOAT32_OPTION: True}
+    svm = len(steps) > 1 and is_calibrated_rbf_svm(steps[-1])
     onnx_model = convert_sklearn(
-        pipeline,
+        pipeline[:-1] if svm else pipeline,  # our float64 graph for the SVM (svm_onnx)
         initial_types=[(_INPUT, DoubleTensorType([None, len(SENSOR_COLUMNS)]))],
         target_opset=_TARGET_OPSET,
         options=options,
     )
+    if svm:
+        onnx_model = append_calibrated_svm(onnx_model, steps[-1])
     return bytes(onnx_model.SerializeToString())
 
 
@@ -256,17 +260,23 @@ def bulk_probability(
         return np.concatenate(list(pool.map(scorer.probability, parts)))
 
 
-def compile_pipeline(pipeline: Any, probe: FloatArray | None = None) -> Scorer:
+def compile_pipeline(
+    pipeline: Any,
+    probe: FloatArray | None = None,
+    expected: FloatArray | None = None,
+) -> Scorer:
     """An ONNX Runtime scorer if conversion works and matches the pipeline, else the pipeline.
 
-    Never raises: a model that cannot be compiled is still served, more slowly, and the
-    returned scorer's ``runtime`` and ``detail`` say which path is used and why.
+    ``expected``: the pipeline's probabilities on ``probe`` when the caller has them already.
+    Never raises: a model that cannot be compiled is still served, more slowly, and the returned
+    scorer's ``runtime`` and ``detail`` say which path is used and why.
     """
     reference = PipelineScorer(pipeline)
     try:
         compiled = OnnxScorer(to_onnx(pipeline), reference._column)
         sample = probe_readings() if probe is None else probe
-        expected = reference.probability(sample)
+        if expected is None:
+            expected = reference.probability(sample)
         gap = float(np.max(np.abs(compiled.probability(sample) - expected)))
     except Exception as exc:  # any converter or runtime failure means: serve the pipeline
         log.warning("serving the scikit-learn pipeline: ONNX compilation failed: %s", exc)

@@ -3,30 +3,41 @@ registry's re-scoring get a model.
 
 The registry entry (:class:`ModelVersion`) is fetched first, so every output can cite the
 version it came from; loading a version whose entry is already fetched costs no second lookup.
+Nothing here imports scikit-learn or loads the pyfunc until it is needed: with a valid
+compiled-cache entry, bulk scoring (failure probability, threshold, failure mode) never needs
+either (:mod:`predmaint.models.compiled_cache`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.models.compiled import Scorer, bulk_probability
+from predmaint.models.compiled import (
+    OnnxScorer,
+    Scorer,
+    attach_single_reading,
+    bulk_probability,
+    probe_readings,
+)
 from predmaint.models.compiled_cache import (
     Compiled,
     compile_version,
-    pipeline_digest,
     read_cached,
+    version_digests,
     write_cached,
 )
-from predmaint.models.modes import ModeScorer
+from predmaint.models.mode_scorer import ModeScorer
 from predmaint.models.tracking import CHAMPION, version_uri
 from predmaint.models.versions import ModelVersion, champion_info
 from predmaint.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -34,9 +45,9 @@ class LoadedModel:
     """A registered version (its registry record); its MLflow pyfunc and compiled form are
     loaded once, when first needed.
 
-    Bulk scoring needs only the compiled form and the threshold, which a version's entry in the
+    Bulk scoring needs only the compiled forms and the threshold, which a version's entry in the
     compiled cache holds (:mod:`predmaint.models.compiled_cache`): with a valid entry the pyfunc
-    (scikit-learn, the pipeline file) is never loaded at all.
+    (scikit-learn, the pipeline files) is never loaded at all.
     """
 
     info: ModelVersion
@@ -48,14 +59,14 @@ class LoadedModel:
 
     @cached_property
     def compiled(self) -> Compiled:
-        """The compiled scorer and threshold: from the cache, else compiled and cached."""
-        digest = pipeline_digest(self.settings, self.info)
-        if digest is not None and (cached := read_cached(self.settings, self.info, digest)):
+        """The compiled scorer, mode model and threshold: from the cache, else compiled (from
+        the pyfunc) and cached."""
+        digests = version_digests(self.settings, self.info)
+        if digests is not None and (cached := read_cached(self.settings, self.info, digests)):
             return cached
-        classifier = self.pyfunc.unwrap_python_model()
-        compiled = compile_version(classifier)
-        if digest is not None:
-            write_cached(self.settings, self.info, digest, classifier.pipeline, compiled)
+        compiled = compile_version(self.pyfunc.unwrap_python_model())
+        if digests is not None:
+            write_cached(self.settings, self.info, digests, compiled)
         return compiled
 
     @property
@@ -64,6 +75,7 @@ class LoadedModel:
         return self.compiled.threshold
 
     def failure_probability(self, sensors: pd.DataFrame) -> np.ndarray:
+        """Through the MLflow pyfunc itself (its schema check included): the reference."""
         output = self.pyfunc.predict(sensors[list(SENSOR_COLUMNS)])
         return np.asarray(output["failure_probability"], dtype=np.float64)
 
@@ -72,25 +84,38 @@ class LoadedModel:
         """The pipeline compiled for bulk scoring (ONNX Runtime; the pipeline if that fails)."""
         return self.compiled.scorer
 
-    @cached_property
+    @property
     def mode_scorer(self) -> ModeScorer | None:
         """The failure-mode model compiled (None for a version trained without one)."""
-        return mode_scorer(self.pyfunc)
+        return self.compiled.modes
+
+    def attach_tree_code(self) -> None:
+        """Give a cache-loaded version the tree code of its pipelines for single readings (the
+        API's path), checked against the probe answers the entry recorded: the pyfunc is
+        loaded for its trees, but its pipelines are not run over the probe again. A version
+        compiled in this process has its tree code already."""
+        compiled = self.compiled
+        if not compiled.from_cache:
+            return
+        classifier = self.pyfunc.unwrap_python_model()
+        if isinstance(compiled.scorer, OnnxScorer) and compiled.scorer.single is None:
+            attach_single_reading(
+                compiled.scorer, classifier.pipeline, probe_readings(), compiled.probe_probability
+            )
+        if compiled.modes is not None and compiled.modes.single is None:
+            compiled.modes.attach_single(classifier.modes)
 
     def bulk_failure_probability(self, sensors: np.ndarray) -> np.ndarray:
-        """Failure probability of many readings (five sensor columns) on every core.
+        """Failure probability of many readings (five sensor columns, float64) on every core.
 
         The compiled model agrees with :meth:`failure_probability` within
-        :data:`predmaint.models.compiled.PARITY_TOLERANCE`, without MLflow's per-call schema
-        enforcement: what the batch job needs for millions of readings.
+        :data:`predmaint.models.compiled.PARITY_TOLERANCE` (the forest and the calibrated SVM
+        alike: :mod:`predmaint.models.svm_onnx`), without MLflow's per-call schema
+        enforcement: what the batch job needs for millions of readings, the champion's and the
+        shadow challenger's. On the probe readings it agrees within ``PROBE_TOLERANCE``, else
+        the pipeline itself scores (and scikit-learn is loaded).
         """
         return bulk_probability(self.scorer, sensors)
-
-
-def mode_scorer(pyfunc: Any) -> ModeScorer | None:
-    """The failure-mode model of a loaded pyfunc, compiled; None if the version has none."""
-    modes = getattr(pyfunc.unwrap_python_model(), "modes", None)
-    return ModeScorer(modes) if modes is not None else None
 
 
 def load_pyfunc(settings: Settings, version: str) -> Any:
