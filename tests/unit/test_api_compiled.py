@@ -3,6 +3,7 @@ compiled faithfully is served by scikit-learn, and says so."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -120,15 +121,18 @@ class _Unconvertible(ClassifierMixin, BaseEstimator):
 
 
 def test_unconvertible_model_falls_back_to_the_pipeline(
-    sensors_and_labels: tuple[np.ndarray, np.ndarray],
+    sensors_and_labels: tuple[np.ndarray, np.ndarray], caplog: pytest.LogCaptureFixture
 ) -> None:
     x, y = sensors_and_labels
     pipeline = Pipeline([("features", PhysicsFeatures()), ("model", _Unconvertible())]).fit(x, y)
     with pytest.raises(Exception):  # noqa: B017  (whatever skl2onnx raises)
         to_onnx(pipeline)
-    scorer = compile_pipeline(pipeline)
+    with caplog.at_level(logging.WARNING, logger=compiled.log.name):
+        scorer = compile_pipeline(pipeline, label="predmaint-failure-classifier v7 (custom)")
     assert scorer.runtime == SKLEARN
     assert "failed" in scorer.detail, scorer.detail
+    # the operator's warning says which version is served uncompiled
+    assert "predmaint-failure-classifier v7 (custom): serving the scikit-learn" in caplog.text
     assert np.allclose(scorer.probability(x[:50]), pipeline.predict_proba(x[:50])[:, 1])
 
 

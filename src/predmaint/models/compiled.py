@@ -264,10 +264,13 @@ def compile_pipeline(
     pipeline: Any,
     probe: FloatArray | None = None,
     expected: FloatArray | None = None,
+    label: str = "the model",
 ) -> Scorer:
     """An ONNX Runtime scorer if conversion works and matches the pipeline, else the pipeline.
 
-    ``expected``: the pipeline's probabilities on ``probe`` when the caller has them already.
+    ``expected``: the pipeline's probabilities on ``probe`` when the caller has them already;
+    ``label``: which model this is (e.g. ``predmaint-failure-classifier v2 (svm)``), named in the
+    warning so an operator knows which version is served uncompiled.
     Never raises: a model that cannot be compiled is still served, more slowly, and the returned
     scorer's ``runtime`` and ``detail`` say which path is used and why.
     """
@@ -279,10 +282,12 @@ def compile_pipeline(
             expected = reference.probability(sample)
         gap = float(np.max(np.abs(compiled.probability(sample) - expected)))
     except Exception as exc:  # any converter or runtime failure means: serve the pipeline
-        log.warning("serving the scikit-learn pipeline: ONNX compilation failed: %s", exc)
+        log.warning(
+            "%s: serving the scikit-learn pipeline: ONNX compilation failed: %s", label, exc
+        )
         return PipelineScorer(pipeline, f"ONNX compilation failed ({type(exc).__name__}: {exc})")
     if not gap <= PROBE_TOLERANCE:
-        log.warning("serving the scikit-learn pipeline: ONNX differs by %.3g", gap)
+        log.warning("%s: serving the scikit-learn pipeline: ONNX differs by %.3g", label, gap)
         return PipelineScorer(
             pipeline,
             f"ONNX model differs from the pipeline by {gap:.3g} > {PROBE_TOLERANCE:g} "

@@ -190,12 +190,13 @@ def write_cached(
         log.warning("compiled cache not written: %s", exc)
 
 
-def compile_version(classifier: Any) -> Compiled:
+def compile_version(classifier: Any, label: str = "the model") -> Compiled:
     """Compile a loaded version's pipeline and mode model (``classifier``: the pyfunc's python
-    model), each checked against the pipeline's own answers on the probe."""
+    model, ``label``: the version named in warnings), each checked against the pipeline's own
+    answers on the probe."""
     probe = probe_readings()
     expected = PipelineScorer(classifier.pipeline).probability(probe)
-    scorer = compile_pipeline(classifier.pipeline, probe, expected)
+    scorer = compile_pipeline(classifier.pipeline, probe, expected, label)
     pipeline_modes = getattr(classifier, "modes", None)
     modes = compile_modes(pipeline_modes) if pipeline_modes is not None else None
     return Compiled(scorer, float(classifier.threshold), False, expected, modes)

@@ -64,7 +64,8 @@ class LoadedModel:
         digests = version_digests(self.settings, self.info)
         if digests is not None and (cached := read_cached(self.settings, self.info, digests)):
             return cached
-        compiled = compile_version(self.pyfunc.unwrap_python_model())
+        label = f"{self.info.name} v{self.info.version} ({self.info.model_type})"
+        compiled = compile_version(self.pyfunc.unwrap_python_model(), label)
         if digests is not None:
             write_cached(self.settings, self.info, digests, compiled)
         return compiled
