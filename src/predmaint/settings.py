@@ -40,6 +40,7 @@ PARTITION_FAMILIES: tuple[str, ...] = (
     "quarantine",
     "inference",
     "predictions",
+    "shadow",
     "served",
     "outcomes",
     "monitoring",
@@ -77,8 +78,8 @@ class Settings(BaseSettings):
         default=30,
         ge=0,
         description="Day partitions older are removed (every family: processed, quarantine, "
-        "inference, predictions, served, outcomes, monitoring, reports). Families monitoring "
-        "reads keep at least the monitoring window.",
+        "inference, predictions, shadow, served, outcomes, monitoring, reports). Families "
+        "monitoring reads keep at least the monitoring window.",
     )
     retention_days_per_family: dict[str, int] = Field(
         default={},
@@ -284,6 +285,11 @@ class Settings(BaseSettings):
     @property
     def predictions_dir(self) -> Path:
         return self.data_root / "predictions"
+
+    @property
+    def shadow_dir(self) -> Path:
+        """The shadow challenger's answers to each day's predictions (``predmaint shadow``)."""
+        return self.data_root / "shadow"
 
     @property
     def quarantine_dir(self) -> Path:

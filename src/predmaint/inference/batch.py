@@ -1,5 +1,8 @@
 """Daily batch scoring: the champion scores the day's readings; bad readings are quarantined.
 
+The shadow challenger is not part of this job: ``predmaint shadow`` scores the published day
+afterwards (:mod:`predmaint.inference.shadow` says why).
+
 Inputs are the files in ``inference/ds=YYYY-MM-DD/`` (CSV or Parquet, as plants drop them), or a
 simulated day when none arrived. Each file is scored on its own (``score_file``), so Airflow can
 map over files in parallel; ``run_batch`` does the whole day and swaps the day's partition in
@@ -38,7 +41,7 @@ from predmaint.inference.ids import with_batch_ids
 from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RISK_LEVELS, Language, risk_level_codes
-from predmaint.inference.watch import Watch, add_shadow, load_watch, merge_counts
+from predmaint.inference.watch import Watch, load_watch, merge_counts
 from predmaint.inference.work_orders import collect_work_orders, write_work_orders
 from predmaint.models.loading import LoadedModel, load_model
 from predmaint.settings import Settings
@@ -194,9 +197,10 @@ def score_file(
 
     Memory depends on ``settings.batch_chunk_rows``, not on the file's size. Each row gets its
     prediction id before validation (from its row number in the file, so ids do not depend on
-    the chunk size); ``watch`` adds the shadow challenger's columns to each scored chunk and
-    counts each chunk for drift. A file that cannot be read at all is quarantined whole (copied,
-    with its reason in the summary) and any output it had from an earlier run is removed.
+    the chunk size); ``watch`` counts each chunk for drift (the shadow challenger scores the
+    published day afterwards, :mod:`predmaint.inference.shadow`). A file that cannot be read at
+    all is quarantined whole (copied, with its reason in the summary) and any output it had from
+    an earlier run is removed.
     Returns a small summary (XCom-sized) that :func:`write_report` aggregates.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
@@ -215,13 +219,8 @@ def score_file(
         return _quarantine_whole(settings, path, rejected_dir, published, model, str(exc))
     return replace(
         tally.summary(model.info.version, part, published / rejected.name),
-        challenger_version=_challenger_version(watch),
         drift_counts=merge_counts(drift),
     )
-
-
-def _challenger_version(watch: Watch | None) -> str | None:
-    return watch.challenger.info.version if watch is not None and watch.challenger else None
 
 
 def _stream(
@@ -246,7 +245,6 @@ def _stream(
             scored = score_frame(settings, valid, model) if len(valid) else None
             if scored is not None:
                 if watch is not None:
-                    scored = add_shadow(scored, watch.challenger)
                     drift.append(watch.count(valid))
                 scored_out.write(scored)
             tally.add(len(chunk), scored, quarantined)
@@ -353,9 +351,6 @@ def write_report(
         written_at=utc_now().isoformat(),
         # Where the day's partition is published (``out_dir`` may be a staging folder).
         predictions_dir=str(partition_dir(settings.predictions_dir, ds)),
-        challenger_version=next(
-            (p.challenger_version for p in parts if p.challenger_version), None
-        ),
         drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
         work_orders=len(orders),
         failure_modes={mode: modes.get(mode, 0) for mode in MODES},
