@@ -40,6 +40,13 @@ def test_vectorised_batch_ids_match_the_single_id_and_are_unique() -> None:
     assert len(set(ids)) == 50_000, "ids of one file must be unique"
 
 
+def test_a_chunks_ids_are_the_single_ids_of_its_rows_across_digit_counts() -> None:
+    # given a chunk of a file whose row numbers go from two to four digits
+    ids = batch_prediction_ids(DAY, "plant-a.parquet", 1_000, first_row=95)
+    # then each id is the one the single-id function gives that row of the file
+    assert list(ids) == [batch_prediction_id(DAY, "plant-a.parquet", r) for r in range(95, 1_095)]
+
+
 def test_with_batch_ids_numbers_rows_as_they_arrived() -> None:
     # given a file read with a non-default index (e.g. after filtering)
     frame = pd.DataFrame({"torque": [40.0, 41.0, 42.0]}, index=[5, 9, 11])

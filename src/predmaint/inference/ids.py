@@ -16,11 +16,13 @@ import hashlib
 import os
 import time
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 PREDICTION_ID = "prediction_id"
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -33,19 +35,34 @@ def batch_prediction_id(ds: date, source: str, row: int) -> str:
     return f"{ds:%Y%m%d}-{hashlib.blake2b(key, digest_size=8).hexdigest()}"
 
 
-def batch_prediction_ids(ds: date, source: str, rows: int, first_row: int = 1) -> np.ndarray:
-    """Ids of rows ``first_row``.. of one input file (object array, one per row).
+def batch_prediction_ids(ds: date, source: str, rows: int, first_row: int = 1) -> Any:
+    """Ids of rows ``first_row``.. of one input file (a pandas string array, one per row).
 
     ``first_row`` > 1 names a chunk of a file read in pieces: its rows keep their file numbers.
+    The same ids as :func:`batch_prediction_id`, made for millions of rows: the keys are bytes,
+    the hashes raw digests, and the hex digits and the day prefix are laid out by numpy into one
+    Arrow buffer, so no Python string is made per row (a third of the per-row cost was
+    ``hexdigest`` and string concatenation).
     """
-    prefix = f"{ds.isoformat()}|{source}|"
-    day = f"{ds:%Y%m%d}-"
-    out = np.empty(rows, dtype=object)
-    for i in range(rows):
-        key = f"{prefix}{first_row + i}".encode()
-        digest = hashlib.blake2b(key, digest_size=8).hexdigest()
-        out[i] = day + digest
-    return out
+    import pyarrow as pa
+
+    prefix = f"{ds.isoformat()}|{source}|".encode()
+    blake2b = hashlib.blake2b
+    digests = b"".join(
+        [
+            blake2b(prefix + b"%d" % row, digest_size=8).digest()
+            for row in range(first_row, first_row + rows)
+        ]
+    )
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(rows, 8)
+    day = np.frombuffer(f"{ds:%Y%m%d}-".encode(), dtype=np.uint8)
+    text = np.empty((rows, len(day) + 16), dtype=np.uint8)
+    text[:, : len(day)] = day
+    text[:, len(day) :: 2] = _HEX[raw >> 4]
+    text[:, len(day) + 1 :: 2] = _HEX[raw & 15]
+    offsets = np.arange(0, text.size + 1, text.shape[1], dtype=np.int64)
+    array = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text))
+    return pd.array(array, dtype="str")
 
 
 def with_batch_ids(frame: pd.DataFrame, ds: date, source: str, first_row: int = 1) -> pd.DataFrame:
