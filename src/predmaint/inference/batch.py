@@ -42,7 +42,11 @@ from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RISK_LEVELS, Language, risk_level_codes
 from predmaint.inference.watch import Watch, load_watch, merge_counts
-from predmaint.inference.work_orders import collect_work_orders, write_work_orders
+from predmaint.inference.work_orders import (
+    WorkOrderTally,
+    collect_work_orders,
+    write_work_orders,
+)
 from predmaint.models.loading import LoadedModel, load_model
 from predmaint.settings import Settings
 from predmaint.storage import (
@@ -192,6 +196,7 @@ def score_file(
     model: LoadedModel,
     out_dir: Path | None = None,
     watch: Watch | None = None,
+    orders: WorkOrderTally | None = None,
 ) -> FileSummary:
     """Validate and score one input file, chunk by chunk; write its part file and quarantine.
 
@@ -200,7 +205,9 @@ def score_file(
     the chunk size); ``watch`` counts each chunk for drift (the shadow challenger scores the
     published day afterwards, :mod:`predmaint.inference.shadow`). A file that cannot be read at
     all is quarantined whole (copied, with its reason in the summary) and any output it had from
-    an earlier run is removed.
+    an earlier run is removed. ``orders``, when given, counts each scored chunk's alerts into
+    the day's work orders (the caller holding the whole day passes it on to
+    :func:`write_report`, which then need not read the part files back).
     Returns a small summary (XCom-sized) that :func:`write_report` aggregates.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
@@ -212,11 +219,15 @@ def score_file(
     published = quarantine_folder(partition_dir(settings.predictions_dir, ds))
     tally = FileTally(path)
     drift: list[DriftCounts | None] = []
+    # the file's own orders: a file found unreadable halfway publishes none of its readings
+    found = WorkOrderTally() if orders is not None else None
     try:
         with AtomicOutput(part) as part_out, AtomicOutput(rejected) as rejected_out:
-            _stream(settings, ds, path, model, watch, tally, drift, part_out, rejected_out)
+            _stream(settings, ds, path, model, watch, found, tally, drift, part_out, rejected_out)
     except (UnreadableInputError, DataValidationError) as exc:
         return _quarantine_whole(settings, path, rejected_dir, published, model, str(exc))
+    if orders is not None and found is not None:
+        orders.merge(found)
     return replace(
         tally.summary(model.info.version, part, published / rejected.name),
         drift_counts=merge_counts(drift),
@@ -229,6 +240,7 @@ def _stream(
     path: Path,
     model: LoadedModel,
     watch: Watch | None,
+    orders: WorkOrderTally | None,
     tally: FileTally,
     drift: list[DriftCounts | None],
     part: AtomicOutput,
@@ -246,6 +258,8 @@ def _stream(
             if scored is not None:
                 if watch is not None:
                     drift.append(watch.count(valid))
+                if orders is not None:
+                    orders.add(scored)
                 scored_out.write(scored)
             tally.add(len(chunk), scored, quarantined)
     tally.repeats = check.repeats
@@ -307,6 +321,7 @@ def write_report(
     model_version: str,
     out_dir: Path | None = None,
     watch: Watch | None = None,
+    orders: WorkOrderTally | None = None,
 ) -> BatchReport:
     """Aggregate the parts of a day into ``report.json`` and its work orders; drop outputs of
     vanished inputs.
@@ -314,11 +329,15 @@ def write_report(
     Part files and quarantine files that no summary names (an input removed since an earlier
     run, a file that is clean now) are removed, so the partition holds this run's outputs only.
     With ``watch``, the files' drift counts are added up and judged once: the day's ``drift``.
+    The work orders come from ``orders`` (counted while the files were scored, by a caller that
+    scored every file of the day with it), else from the day's part files read back.
     """
     out_dir = out_dir or partition_dir(settings.predictions_dir, ds)
     _drop_stale(out_dir, parts)
-    orders = collect_work_orders(out_dir / p.output for p in parts if p.output).table()
-    write_work_orders(out_dir, orders)
+    if orders is None:
+        orders = collect_work_orders(out_dir / p.output for p in parts if p.output)
+    table = orders.table()
+    write_work_orders(out_dir, table)
     levels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     modes: Counter[str] = Counter()
@@ -352,7 +371,7 @@ def write_report(
         # Where the day's partition is published (``out_dir`` may be a staging folder).
         predictions_dir=str(partition_dir(settings.predictions_dir, ds)),
         drift=watch.verdict(merge_counts([p.drift_counts for p in parts])) if watch else None,
-        work_orders=len(orders),
+        work_orders=len(table),
         failure_modes={mode: modes.get(mode, 0) for mode in MODES},
         rules_broken={mode: broken.get(mode, 0) for mode in MODES if mode != "RNF"},
     )
@@ -422,8 +441,9 @@ def run_batch(settings: Settings, ds: date, rows: int | None = None) -> BatchRep
     inputs = ensure_inputs(settings, ds, rows)
     model = load_model(settings)
     watch = load_watch(settings, model.info)
+    orders = WorkOrderTally()  # counted as the files are scored: nothing is read back
     with replace_partition(settings.predictions_dir, ds) as staging:
-        parts = [score_file(settings, ds, path, model, staging, watch) for path in inputs]
-        report = write_report(settings, ds, parts, model.info.version, staging, watch)
+        parts = [score_file(settings, ds, path, model, staging, watch, orders) for path in inputs]
+        report = write_report(settings, ds, parts, model.info.version, staging, watch, orders)
     require_scored(settings, ds, report)
     return report

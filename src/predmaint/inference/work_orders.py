@@ -8,8 +8,10 @@ alerting one is a work order of its own, named by its ``prediction_id``. Orders 
 failure probability, then by how much of a documented limit the worst reading uses (the
 diagnosis' utilisation columns, when the scored readings have them), then by alert count.
 
-The day's part files are read back column by column and row group by row group, so memory grows
-with the machines and the alerts without a machine id, not with the day. The files
+The batch job counts each scored chunk as it goes (:meth:`WorkOrderTally.add`); a caller that did
+not (the DAG's report task, which scores nothing) reads the day's part files back column by column
+and row group by row group (:func:`collect_work_orders`). Either way memory grows with the
+machines and the alerts without a machine id, not with the day. The files
 ``work_orders.csv`` and ``work_orders.json`` (UTF-8, ISO 8601 times in UTC, the columns of
 :data:`WORK_ORDER_COLUMNS` in that order) are the import format for a maintenance system
 (CMMS), documented in docs/batch.md.
@@ -125,6 +127,18 @@ class WorkOrderTally:
             self._lone.append(rows[lone])
         if not lone.all():
             machines = rows[~lone]
+            if not self._machines.empty:
+                machines = pd.concat([self._machines, machines], ignore_index=True)
+            self._machines = _reduce(machines)
+
+    def merge(self, other: WorkOrderTally) -> None:
+        """Fold in ``other``'s orders (a later file of the day, counted on its own)."""
+        for name, at in other._last_seen.items():
+            seen = self._last_seen.get(name)
+            self._last_seen[name] = at if seen is None else max(seen, at)
+        self._lone.extend(other._lone)
+        if not other._machines.empty:
+            machines = other._machines
             if not self._machines.empty:
                 machines = pd.concat([self._machines, machines], ignore_index=True)
             self._machines = _reduce(machines)
