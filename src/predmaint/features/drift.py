@@ -188,7 +188,9 @@ def effective_sizes(columns: Sequence[np.ndarray]) -> list[float]:
         stack = np.stack([columns[p] for p in positions]).astype(np.float64, copy=False)
         centred = stack - stack.mean(axis=1, keepdims=True)
         variance = np.einsum("ij,ij->i", centred, centred)
-        size = 1 << int(2 * n - 1).bit_length()
+        # Zero padding of ``lags`` suffices for exact (linear) autocovariances up to ``lags``:
+        # a product that wraps around pairs a value with a padding zero.
+        size = fft.next_fast_len(n + lags, real=True)
         spectrum = fft.rfft(centred, size, axis=1, workers=-1)
         power = spectrum.real**2 + spectrum.imag**2
         autocovariance = fft.irfft(power, size, axis=1, workers=-1)[:, 1 : lags + 1]
