@@ -37,7 +37,7 @@ from predmaint.features.mechanisms import (
     utilisation_many,
 )
 from predmaint.inference.diagnosis import recommendation_table
-from predmaint.inference.ids import with_batch_ids
+from predmaint.inference.ids import BatchIds, with_batch_ids
 from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RISK_LEVELS, Language, risk_level_codes
@@ -247,11 +247,15 @@ def _stream(
     rejected: AtomicOutput,
 ) -> None:
     check = ReadingsCheck(stage=f"inference-{path.stem}")
-    first_row = 1  # the chunk's first row in the file: ids are the same whatever the chunking
-    with PartWriter(part.tmp) as scored_out, QuarantineWriter(rejected.tmp) as rejected_out:
+    # ids from the rows' places in the file: the same whatever the chunking, made ahead
+    ids = BatchIds(ds, path.name, settings.batch_chunk_rows)
+    with (
+        ids,
+        PartWriter(part.tmp) as scored_out,
+        QuarantineWriter(rejected.tmp) as rejected_out,
+    ):
         for raw in iter_readings(path, settings.batch_chunk_rows):
-            chunk = with_batch_ids(raw, ds, path.name, first_row)
-            first_row += len(chunk)
+            chunk = with_batch_ids(raw, ds, path.name, ids=ids.take(len(raw)))
             valid, quarantined = _served(settings, check.check(chunk))
             rejected_out.write(quarantined)
             scored = score_frame(settings, valid, model) if len(valid) else None
