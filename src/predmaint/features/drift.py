@@ -31,7 +31,7 @@ This lives with the features (below the batch job that counts each chunk) rather
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ from scipy import stats
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.features.formulas import add_features
 from predmaint.features.reference import DriftReference, FeatureReference
-from predmaint.settings import Settings, usable_cores
+from predmaint.settings import Settings
 
 #: Floor for an empty PSI bin (a share of 0 would make the log infinite).
 PSI_EPSILON = 1e-4
@@ -170,37 +170,30 @@ def effective_size(values: np.ndarray) -> float:
 
 
 def effective_sizes(columns: Sequence[np.ndarray]) -> list[float]:
-    """:func:`effective_size` of each array; arrays of one length share one batched FFT.
-
-    The batch job counts a dozen features per chunk: scipy's FFT transforms them together on
-    every core (``workers=-1``), where one numpy FFT per feature ran on one core.
-    """
+    """:func:`effective_size` of each array (the features of one chunk)."""
     from scipy import fft
 
-    sizes = [float(len(c)) for c in columns]
-    by_length: dict[int, list[int]] = {}
-    for position, column in enumerate(columns):
-        by_length.setdefault(len(column), []).append(position)
-    for n, positions in by_length.items():
+    sizes = []
+    for values in columns:
+        n = len(values)
         lags = min(int(np.sqrt(n)), n - 2)
-        if lags < 1:
+        centred = values - values.mean() if n else values
+        variance = float(centred @ centred)
+        if lags < 1 or variance <= 0.0:
+            sizes.append(float(n))
             continue
-        stack = np.stack([columns[p] for p in positions]).astype(np.float64, copy=False)
-        centred = stack - stack.mean(axis=1, keepdims=True)
-        variance = np.einsum("ij,ij->i", centred, centred)
         # Zero padding of ``lags`` suffices for exact (linear) autocovariances up to ``lags``:
-        # a product that wraps around pairs a value with a padding zero.
+        # a product that wraps around pairs a value with a padding zero. Half the transform of
+        # padding to 2n, and scipy's FFT takes any fast length, not only powers of two.
         size = fft.next_fast_len(n + lags, real=True)
-        spectrum = fft.rfft(centred, size, axis=1, workers=-1)
+        spectrum = fft.rfft(centred, size)
         power = spectrum.real**2 + spectrum.imag**2
-        autocovariance = fft.irfft(power, size, axis=1, workers=-1)[:, 1 : lags + 1]
+        del spectrum
+        autocovariance = fft.irfft(power, size)[1 : lags + 1]
+        rho = autocovariance / variance
         weights = 1.0 - np.arange(1, lags + 1) / (lags + 1)
-        for row, position in enumerate(positions):
-            if variance[row] <= 0.0:
-                continue
-            rho = autocovariance[row] / variance[row]
-            tau = 1.0 + 2.0 * float(np.sum(weights * rho))
-            sizes[position] = float(n / max(tau, 1.0))
+        tau = 1.0 + 2.0 * float(np.sum(weights * rho))
+        sizes.append(float(n / max(tau, 1.0)))
     return sizes
 
 
@@ -303,15 +296,6 @@ class DriftCounts:
         )
 
 
-def _pool_map(work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-    if len(items) < 2:
-        return [work(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(min(len(items), usable_cores())) as pool:
-        return list(pool.map(work, items))
-
-
 def _counts(
     feature: FeatureReference, arrival: np.ndarray
 ) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
@@ -330,7 +314,8 @@ def count_drift(
 ) -> DriftCounts:
     """Count one batch (or one chunk of it, in arrival order) against the reference.
 
-    The features are counted side by side on every core: sorting and searching release the GIL.
+    One feature at a time, so that a chunk's count holds a few arrays of the chunk's length at
+    once (the batch job runs it beside the scoring, :class:`predmaint.inference.watch.ChunkCounts`).
     """
     data = batch_features(frame) if not frame.empty else pd.DataFrame()
     names = [name for name in reference.features if name in data.columns]
@@ -340,7 +325,7 @@ def count_drift(
         arrivals.append(arrival[np.isfinite(arrival)])
     effective = effective_sizes(arrivals) if autocorrelation else [float(len(a)) for a in arrivals]
     pairs = [(reference.features[n], a) for n, a in zip(names, arrivals, strict=True)]
-    counted = _pool_map(lambda pair: _counts(*pair), pairs)
+    counted = [_counts(feature, arrival) for feature, arrival in pairs]
     features = {
         name: FeatureCounts(values, bins, at_or_below, worth)
         for name, (values, bins, at_or_below), worth in zip(names, counted, effective, strict=True)

@@ -28,7 +28,6 @@ from predmaint.data.readers import iter_readings
 from predmaint.data.readings_check import REASON_COLUMN, ROW_COLUMN, ChunkResult, ReadingsCheck
 from predmaint.data.simulate import simulate_readings
 from predmaint.errors import DataValidationError, UnreadableInputError
-from predmaint.features.drift import DriftCounts
 from predmaint.features.mechanisms import (
     MODES,
     OSF_LIMITS,
@@ -41,7 +40,7 @@ from predmaint.inference.ids import BatchIds, with_batch_ids
 from predmaint.inference.parts import FileTally, PartWriter, QuarantineWriter
 from predmaint.inference.reports import BatchQuality, BatchReport, FileSummary
 from predmaint.inference.risk import RISK_LEVELS, Language, risk_level_codes
-from predmaint.inference.watch import Watch, load_watch, merge_counts
+from predmaint.inference.watch import ChunkCounts, Watch, load_watch, merge_counts
 from predmaint.inference.work_orders import (
     WorkOrderTally,
     collect_work_orders,
@@ -218,19 +217,23 @@ def score_file(
     rejected = rejected_dir / f"inference-{path.stem}.csv"
     published = quarantine_folder(partition_dir(settings.predictions_dir, ds))
     tally = FileTally(path)
-    drift: list[DriftCounts | None] = []
     # the file's own orders: a file found unreadable halfway publishes none of its readings
     found = WorkOrderTally() if orders is not None else None
     try:
-        with AtomicOutput(part) as part_out, AtomicOutput(rejected) as rejected_out:
-            _stream(settings, ds, path, model, watch, found, tally, drift, part_out, rejected_out)
+        with (
+            ChunkCounts(watch) as drift,
+            AtomicOutput(part) as part_out,
+            AtomicOutput(rejected) as rejected_out,
+        ):
+            _stream(settings, ds, path, model, drift, found, tally, part_out, rejected_out)
+            counts = drift.total()
     except (UnreadableInputError, DataValidationError) as exc:
         return _quarantine_whole(settings, path, rejected_dir, published, model, str(exc))
     if orders is not None and found is not None:
         orders.merge(found)
     return replace(
         tally.summary(model.info.version, part, published / rejected.name),
-        drift_counts=merge_counts(drift),
+        drift_counts=counts,
     )
 
 
@@ -239,10 +242,9 @@ def _stream(
     ds: date,
     path: Path,
     model: LoadedModel,
-    watch: Watch | None,
+    drift: ChunkCounts,
     orders: WorkOrderTally | None,
     tally: FileTally,
-    drift: list[DriftCounts | None],
     part: AtomicOutput,
     rejected: AtomicOutput,
 ) -> None:
@@ -260,8 +262,7 @@ def _stream(
             rejected_out.write(quarantined)
             scored = score_frame(settings, valid, model) if len(valid) else None
             if scored is not None:
-                if watch is not None:
-                    drift.append(watch.count(valid))
+                drift.add(valid)
                 if orders is not None:
                     orders.add(scored)
                 scored_out.write(scored)

@@ -12,6 +12,7 @@ champion's predictions. Prediction ids are given before validation
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -49,6 +50,45 @@ def load_watch(settings: Settings, champion: ModelVersion) -> Watch:
         reference=load_drift_reference(settings, champion),
         rule=DriftRule.from_settings(settings),
     )
+
+
+class ChunkCounts:
+    """A file's chunks counted for drift on a thread of their own, one chunk in flight.
+
+    Counting is numpy and FFT work that releases the GIL: it runs while the job validates,
+    scores and writes the next chunk. ``total`` is the file's counts (None without a reference).
+    """
+
+    def __init__(self, watch: Watch | None) -> None:
+        self.watch = watch if watch is not None and watch.reference is not None else None
+        self._counts: list[DriftCounts | None] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[DriftCounts | None] | None = None
+
+    def __enter__(self) -> ChunkCounts:
+        return self
+
+    def add(self, readings: pd.DataFrame) -> None:
+        """Count one chunk of valid readings (in arrival order)."""
+        if self.watch is None:
+            return
+        self._wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="predmaint-drift")
+        self._pending = self._pool.submit(self.watch.count, readings)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._counts.append(pending.result())
+
+    def total(self) -> DriftCounts | None:
+        self._wait()
+        return merge_counts(self._counts)
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def merge_counts(counts: list[DriftCounts | None]) -> DriftCounts | None:
