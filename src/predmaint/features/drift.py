@@ -178,7 +178,7 @@ def effective_sizes(columns: Sequence[np.ndarray]) -> list[float]:
         n = len(values)
         lags = min(int(np.sqrt(n)), n - 2)
         centred = values - values.mean() if n else values
-        variance = float(centred @ centred)
+        variance = float(np.square(centred).sum())  # not BLAS: its idle threads spin
         if lags < 1 or variance <= 0.0:
             sizes.append(float(n))
             continue

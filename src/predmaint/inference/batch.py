@@ -11,6 +11,7 @@ atomically, so re-running a day replaces that day only.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from collections import Counter
@@ -446,6 +447,10 @@ def run_batch(settings: Settings, ds: date, rows: int | None = None) -> BatchRep
     inputs = ensure_inputs(settings, ds, rows)
     model = load_model(settings)
     watch = load_watch(settings, model.info)
+    # What is loaded now (libraries, models) lives as long as the job: out of the garbage
+    # collector's sight, so that the collections the chunks' objects trigger scan those only
+    # (they were 6 % of the job's main thread on a 5 M-reading day).
+    gc.freeze()
     orders = WorkOrderTally()  # counted as the files are scored: nothing is read back
     with replace_partition(settings.predictions_dir, ds) as staging:
         parts = [score_file(settings, ds, path, model, staging, watch, orders) for path in inputs]

@@ -28,7 +28,10 @@ import pandas as pd
 from predmaint.inference.id_hashes import DIGEST_BYTES, digests
 
 PREDICTION_ID = "prediction_id"
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: The two hex digits of each byte value.
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % v for v in range(256)), dtype=np.uint8).reshape(
+    256, 2
+)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -66,8 +69,7 @@ def ids_from_digests(ds: date, joined: bytes) -> Any:
     day = np.frombuffer(f"{ds:%Y%m%d}-".encode(), dtype=np.uint8)
     text = np.empty((rows, len(day) + 2 * DIGEST_BYTES), dtype=np.uint8)
     text[:, : len(day)] = day
-    text[:, len(day) :: 2] = _HEX[raw >> 4]
-    text[:, len(day) + 1 :: 2] = _HEX[raw & 15]
+    text[:, len(day) :] = _HEX_PAIRS[raw].reshape(rows, 2 * DIGEST_BYTES)
     offsets = np.arange(0, text.size + 1, text.shape[1], dtype=np.int64)
     array = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text))
     return pd.array(array, dtype="str")

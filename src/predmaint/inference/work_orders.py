@@ -103,20 +103,31 @@ class WorkOrderTally:
 
     def add_alerts(self, alerts: pd.DataFrame) -> None:
         """Fold alerting readings (prediction 1) into the orders."""
+        alerts = alerts.reset_index(drop=True)
         n = len(alerts)
-        machine = alerts[MACHINE_ID] if MACHINE_ID in alerts.columns else pd.Series([None] * n)
-        stamp = alerts[TIMESTAMP] if TIMESTAMP in alerts.columns else pd.Series([pd.NaT] * n)
+        machine = (
+            alerts[MACHINE_ID].astype(object).where(alerts[MACHINE_ID].notna(), None)
+            if MACHINE_ID in alerts.columns
+            else pd.Series(np.full(n, None, dtype=object))
+        )
+        stamp = (
+            pd.to_datetime(alerts[TIMESTAMP], utc=True)
+            if TIMESTAMP in alerts.columns
+            else pd.Series(pd.NaT, index=alerts.index, dtype="datetime64[us, UTC]")
+        )
+        # Texts stay pandas (Arrow) strings: a day without machine ids has one order per
+        # alerting reading, and a Python string per column and alert was most of this fold.
         rows = pd.DataFrame(
             {
-                "machine_id": machine.astype(object).where(machine.notna(), None).to_numpy(),
-                "prediction_id": alerts[PREDICTION_ID].astype(str).to_numpy(),
-                "risk_level": alerts["risk_level"].astype(str).to_numpy(),
+                "machine_id": machine,
+                "prediction_id": alerts[PREDICTION_ID].astype("str"),
+                "risk_level": alerts["risk_level"].astype("str"),
                 "failure_probability": alerts["failure_probability"].to_numpy(),
-                "failure_mode": _failure_mode(alerts).to_numpy(),
-                "recommendation": alerts["recommendation"].astype(str).to_numpy(),
+                "failure_mode": _failure_mode(alerts),
+                "recommendation": alerts["recommendation"].astype("str"),
                 "alert_readings": 1,
                 "utilisation": _utilisation(alerts),
-                "reading_at": stamp.astype(object).to_numpy(),
+                "reading_at": stamp,
             }
         )
         # a machine's alerts make one order; an alert without a machine id is its own
