@@ -130,10 +130,11 @@ class Settings(BaseSettings):
         description="Machines of the simulated plant whose day is scored when no readings arrived.",
     )
     batch_chunk_rows: int = Field(
-        default=250_000,
+        default=125_000,
         ge=1,
         description="Readings the batch job reads, validates, scores and writes at a time: "
-        "its memory depends on this, not on the size of the day.",
+        "its memory depends on this, not on the size of the day (up to three chunks are in "
+        "flight: one scored, one counted for drift, one written; docs/benchmarks.md).",
     )
     language: Literal["pt", "en"] = Field(
         default="pt", description="Risk texts (spec: Portuguese)."

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -30,14 +30,16 @@ import pandas as pd
 from predmaint.data.columns import MACHINE_ID, TIMESTAMP
 from predmaint.features.mechanisms import UTILISATION_COLUMNS
 from predmaint.inference.ids import PREDICTION_ID
-from predmaint.storage import write_bytes_atomic, write_csv_atomic
+from predmaint.storage import AtomicOutput, write_csv_atomic
 
 CSV_FILE = "work_orders.csv"
 JSON_FILE = "work_orders.json"
 #: The per-reading failure mode column (the diagnosis adds it; absent: orders carry null).
 FAILURE_MODE = "failure_mode"
 #: Readings read back at a time (the batch job's default chunk: the same bounded memory).
-READ_ROWS = 250_000
+READ_ROWS = 125_000
+#: Orders turned into JSON text at a time.
+JSON_ROWS = 20_000
 _SCORED = ("prediction", "failure_probability", "risk_level", "recommendation")
 
 
@@ -248,5 +250,23 @@ def write_work_orders(out_dir: Path, table: pd.DataFrame) -> tuple[Path, Path]:
     (a header line and ``[]`` when there is no order)."""
     table = table[list(WORK_ORDER_COLUMNS)]
     csv = write_csv_atomic(table, out_dir / CSV_FILE)
-    text = table.to_json(orient="records", force_ascii=False, indent=2) if len(table) else "[]"
-    return csv, write_bytes_atomic(out_dir / JSON_FILE, (text + "\n").encode("utf-8"))
+    with AtomicOutput(out_dir / JSON_FILE) as out, out.tmp.open("w", encoding="utf-8") as file:
+        _write_json(table, file)
+    return csv, out_dir / JSON_FILE
+
+
+def _write_json(table: pd.DataFrame, file: IO[str]) -> None:
+    """The orders as one JSON array of records, written a slice at a time: the text of a day
+    with an order per alerting reading is larger than the table itself."""
+    if not len(table):
+        file.write("[]\n")
+        return
+    file.write("[\n")
+    for start in range(0, len(table), JSON_ROWS):
+        text = table.iloc[start : start + JSON_ROWS].to_json(
+            orient="records", force_ascii=False, indent=2
+        )
+        if start:
+            file.write(",\n")
+        file.write(text[2:-2])  # the records without the slice's own "[\n" and "\n]"
+    file.write("\n]\n")
