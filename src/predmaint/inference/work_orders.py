@@ -71,6 +71,11 @@ def _utilisation(frame: pd.DataFrame) -> np.ndarray:
     return np.fmax.reduce(values, axis=1) if values.size else np.full(len(frame), np.nan)
 
 
+def _text(column: pd.Series) -> pd.Series:
+    """A text column as it came when categorical (one byte per reading), else as strings."""
+    return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("str")
+
+
 def _failure_mode(frame: pd.DataFrame) -> pd.Series:
     """The reading's failure mode, from the diagnosis' column when the day has one."""
     if FAILURE_MODE not in frame.columns:
@@ -117,16 +122,19 @@ class WorkOrderTally:
             if TIMESTAMP in alerts.columns
             else pd.Series(pd.NaT, index=alerts.index, dtype="datetime64[us, UTC]")
         )
-        # Texts stay pandas (Arrow) strings: a day without machine ids has one order per
-        # alerting reading, and a Python string per column and alert was most of this fold.
+        # Ids stay pandas (Arrow) strings and texts categorical: a day without machine ids has
+        # one order per alerting reading, held until the day ends, and a Python string per
+        # column and alert was most of this fold's time and of the job's growth with the day.
         rows = pd.DataFrame(
             {
                 "machine_id": machine,
                 "prediction_id": alerts[PREDICTION_ID].astype("str"),
-                "risk_level": alerts["risk_level"].astype("str"),
+                "risk_level": _text(alerts["risk_level"]),
                 "failure_probability": alerts["failure_probability"].to_numpy(),
-                "failure_mode": _failure_mode(alerts),
-                "recommendation": alerts["recommendation"].astype("str"),
+                "failure_mode": _text(alerts[FAILURE_MODE])
+                if FAILURE_MODE in alerts.columns
+                else _failure_mode(alerts),
+                "recommendation": _text(alerts["recommendation"]),
                 "alert_readings": 1,
                 "utilisation": _utilisation(alerts),
                 "reading_at": stamp,
@@ -134,12 +142,11 @@ class WorkOrderTally:
         )
         # a machine's alerts make one order; an alert without a machine id is its own
         rows["by_reading"] = rows["machine_id"].isna()
-        rows["key"] = rows["machine_id"].where(~rows["by_reading"], rows["prediction_id"])
         lone = rows["by_reading"].to_numpy()
-        if lone.any():
-            self._lone.append(rows[lone])
+        if lone.any():  # their key is their prediction id: filled in when ranked
+            self._lone.append(rows[lone].drop(columns="machine_id"))
         if not lone.all():
-            machines = rows[~lone]
+            machines = rows[~lone].assign(key=lambda m: m["machine_id"].astype("str"))
             if not self._machines.empty:
                 machines = pd.concat([self._machines, machines], ignore_index=True)
             self._machines = _reduce(machines)
@@ -164,7 +171,15 @@ class WorkOrderTally:
         parts = [f for f in (self._machines, *self._lone) if not f.empty]
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in WORK_ORDER_COLUMNS})
-        ranked = pd.concat(parts, ignore_index=True).sort_values(
+        every = pd.concat(parts, ignore_index=True)
+        if "key" not in every.columns:
+            every["key"] = every["prediction_id"]
+        else:
+            lone = every["by_reading"].to_numpy(dtype=bool)
+            every["key"] = every["key"].where(~lone, every["prediction_id"])
+        if "machine_id" not in every.columns:
+            every["machine_id"] = None
+        ranked = every.sort_values(
             ["failure_probability", "utilisation", "alert_readings", "by_reading", "key"],
             ascending=[False, False, False, True, True],
             na_position="last",
