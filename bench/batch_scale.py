@@ -10,6 +10,11 @@ in process, as the peer figure. A first process on a day of 1,000 readings gives
 time that does not depend on the day's size. Targets (issue 9): >= 1 M readings/s end to end on
 5 M, peak RSS < 1 GB on 5 M and on 20 M, and readings in = scored + quarantined.
 
+The shadow challenger is a step of its own (``predmaint shadow``, after the day is published):
+it runs as its own process after each ``infer`` and is timed apart, so the figures say both what
+the plant waits for (``infer``) and what the whole day costs (``infer`` + ``shadow``). Its
+readings must equal the day's scored readings. ``--no-shadow`` skips it.
+
     .venv/bin/python -m bench.batch_scale [--home DIR] [--rows 5000000 20000000]
 """
 
@@ -64,8 +69,9 @@ def write_day(real: pd.DataFrame, rows: int, folder: Path, seed: int = 9) -> Pat
     return path
 
 
-def run_infer(home: Path, data_dir: Path) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) and exit status of one ``predmaint infer`` process."""
+def run_infer(home: Path, data_dir: Path, command: str = "infer") -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) and exit status of one ``predmaint infer`` (or ``shadow``)
+    process."""
     env = environment(
         PREDMAINT_HOME=str(home),
         PREDMAINT_DATA_DIR=str(data_dir),
@@ -74,7 +80,7 @@ def run_infer(home: Path, data_dir: Path) -> tuple[float, float, int]:
     )
     start = time.perf_counter()
     process = subprocess.Popen(
-        [str(BIN / "predmaint"), "infer", "--date", DAY.isoformat()],
+        [str(BIN / "predmaint"), command, "--date", DAY.isoformat()],
         env=env,
         cwd=home,
         stdout=subprocess.DEVNULL,
@@ -86,6 +92,21 @@ def run_infer(home: Path, data_dir: Path) -> tuple[float, float, int]:
     if process.returncode != 0 and process.stderr is not None:
         print(process.stderr.read().decode()[-2000:], file=sys.stderr)
     return seconds, usage.ru_maxrss / 1024, process.returncode
+
+
+def run_shadow(home: Path, data_dir: Path) -> dict[str, object]:
+    """One ``predmaint shadow`` process on the scored day: seconds, peak RSS, its report."""
+    seconds, rss, code = run_infer(home, data_dir, "shadow")
+    path = partition_dir(data_dir / "shadow", DAY) / "shadow.json"
+    report = json.loads(path.read_text()) if path.is_file() else {}
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": rss,
+        "exit": code,
+        "rows": report.get("rows", 0),
+        "challenger_version": report.get("challenger_version"),
+        "runtime": report.get("runtime"),
+    }
 
 
 def model_only_rate(settings: Settings, sensors: np.ndarray) -> float:
@@ -102,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="AI4I CSV (default: settings or ../shared)")
     parser.add_argument("--rows", type=int, nargs="+", default=[5_000_000, 20_000_000])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-shadow", action="store_true", help="do not run predmaint shadow")
     args = parser.parse_args(argv)
 
     home = (args.home or Path.cwd()).resolve()
@@ -127,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             report = json.loads(
                 (partition_dir(data_dir / "predictions", DAY) / "report.json").read_text()
             )
+            shadow = None if args.no_shadow else run_shadow(home, data_dir)
             results.append(
                 {
                     "rows": rows,
@@ -139,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                     "rows_quarantined": report["rows_quarantined"],
                     "repeated_readings": report["quality"]["repeated_readings"],
                     "load_average": os.getloadavg()[0],
+                    "shadow": shadow,
                 }
             )
             print(
@@ -146,6 +170,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"peak RSS {rss:6.0f} MB, exit {code}, load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            if shadow is not None:
+                total = seconds + shadow["seconds"]
+                print(
+                    f"{'':>12}   + shadow: {shadow['seconds']:6.1f} s "
+                    f"({shadow['rows']:,} readings, v{shadow['challenger_version']}, "
+                    f"{shadow['runtime']}), peak RSS {shadow['peak_rss_mb']:6.0f} MB, exit "
+                    f"{shadow['exit']}; infer + shadow {total:6.1f} s = "
+                    f"{rows / total / 1e6:5.2f} M/s",
+                    flush=True,
+                )
         sensors = real[list(SENSOR_COLUMNS)].to_numpy()
         sensors = np.tile(sensors, (int(np.ceil(args.rows[0] / len(sensors))), 1))[: args.rows[0]]
         model_rate = model_only_rate(settings, sensors)
@@ -165,6 +199,15 @@ def main(argv: list[str] | None = None) -> int:
             r["peak_rss_mb"] < TARGET_RSS_MB,
         )
         for r in results
+    ]
+    checks += [
+        (
+            f"{r['rows']:,}: shadow answered {r['shadow']['rows']:,} readings "
+            f"(= scored {r['rows_scored']:,}), exit {r['shadow']['exit']}",
+            r["shadow"]["exit"] == 0 and r["shadow"]["rows"] == r["rows_scored"],
+        )
+        for r in results
+        if r["shadow"] is not None
     ]
     first = results[0]
     checks.append(

@@ -240,6 +240,34 @@ def infer(
         raise typer.Exit(PARTIAL_EXIT_CODE)
 
 
+@app.command()
+def shadow(day: DateOption = None) -> None:
+    """Score the day's published predictions with the challenger; write shadow/ds=DATE/.
+
+    Apart from `infer`, so that a slow or broken challenger never delays or fails the day's
+    predictions; monitoring joins its answers to them by prediction id.
+    """
+    from predmaint.inference.shadow import run_shadow
+
+    settings = _settings()
+    ds = _day(day)
+    with _spinner("shadow challenger"):
+        report = _guard(lambda: run_shadow(settings, ds))
+    agreement = f"{report.agreement:.2%}" if report.agreement is not None else "-"
+    console.print(
+        _kv_table(
+            f"shadow {report.ds}",
+            {
+                "output": report.shadow_dir,
+                "champion version": report.champion_version or "- (day not scored)",
+                "challenger version": report.challenger_version or "- (none)",
+                "readings": f"{report.rows:,}",
+                "agreement": agreement,
+            },
+        )
+    )
+
+
 def _print_batch(report: BatchReport) -> None:
     console.print(
         _kv_table(

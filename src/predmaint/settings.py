@@ -40,6 +40,7 @@ PARTITION_FAMILIES: tuple[str, ...] = (
     "quarantine",
     "inference",
     "predictions",
+    "shadow",
     "served",
     "outcomes",
     "monitoring",
@@ -77,8 +78,8 @@ class Settings(BaseSettings):
         default=30,
         ge=0,
         description="Day partitions older are removed (every family: processed, quarantine, "
-        "inference, predictions, served, outcomes, monitoring, reports). Families monitoring "
-        "reads keep at least the monitoring window.",
+        "inference, predictions, shadow, served, outcomes, monitoring, reports). Families "
+        "monitoring reads keep at least the monitoring window.",
     )
     retention_days_per_family: dict[str, int] = Field(
         default={},
@@ -129,10 +130,11 @@ class Settings(BaseSettings):
         description="Machines of the simulated plant whose day is scored when no readings arrived.",
     )
     batch_chunk_rows: int = Field(
-        default=250_000,
+        default=125_000,
         ge=1,
         description="Readings the batch job reads, validates, scores and writes at a time: "
-        "its memory depends on this, not on the size of the day.",
+        "its memory depends on this, not on the size of the day (up to three chunks are in "
+        "flight: one scored, one counted for drift, one written; docs/benchmarks.md).",
     )
     language: Literal["pt", "en"] = Field(
         default="pt", description="Risk texts (spec: Portuguese)."
@@ -284,6 +286,11 @@ class Settings(BaseSettings):
     @property
     def predictions_dir(self) -> Path:
         return self.data_root / "predictions"
+
+    @property
+    def shadow_dir(self) -> Path:
+        """The shadow challenger's answers to each day's predictions (``predmaint shadow``)."""
+        return self.data_root / "shadow"
 
     @property
     def quarantine_dir(self) -> Path:

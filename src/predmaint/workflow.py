@@ -1,5 +1,5 @@
 """The main job, step by step: acquire → features → train → register/promote → simulate → batch
-→ monitoring (the day's report page).
+→ shadow challenger → monitoring (the day's report page).
 
 Each step is a library call that the CLI, the DAGs and the tests share; this module only chains
 them and times each step, so ``predmaint run`` can print where the time went.
@@ -22,6 +22,7 @@ from predmaint.errors import HomeBusyError, PredmaintError
 from predmaint.features.job import build_features, latest_features
 from predmaint.inference.batch import list_inputs, run_batch, simulate_day
 from predmaint.inference.reports import BatchReport
+from predmaint.inference.shadow import run_shadow
 from predmaint.models.candidates import CandidateRun
 from predmaint.models.registry import Decision, promote, register
 from predmaint.models.training import train_models, validate_training_data
@@ -36,6 +37,7 @@ MAIN_STEPS = (
     "train + promote",
     "simulate",
     "batch inference",
+    "shadow",
     "monitoring",
 )
 #: The lock file in the project home held by a main job or a training command.
@@ -171,6 +173,15 @@ def _run_main_job(
         out.append(
             f"{report.rows_scored} scored with v{report.model_version}, "
             f"{report.predicted_failures} predicted failures, {report.work_orders} work orders"
+        )
+    with step("shadow") as out:
+        # apart from the batch step: the challenger cannot delay or fail the published day
+        shadow = run_shadow(settings, ds)
+        out.append(
+            f"v{shadow.challenger_version} on {shadow.rows} readings, agreement "
+            f"{shadow.agreement:.1%}"
+            if shadow.challenger_version and shadow.agreement is not None
+            else "no challenger"
         )
     with step("monitoring") as out:
         # report only: the main job trains and promotes by itself; acting is for the loop

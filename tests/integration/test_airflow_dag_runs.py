@@ -241,6 +241,12 @@ def test_batch_dag_scores_each_file_in_a_mapped_task_and_writes_the_report(
     assert (report["rows_scored"], report["rows_quarantined"]) == (499, 1)
     scored = pd.concat(pd.read_parquet(p) for p in sorted(out.glob("part-*.parquet")))
     assert len(scored) == 499 and {"prediction", "failure_probability", "risk_level"} <= set(scored)
+    # and the challenger answered every published prediction in its own task, by id
+    assert batch_run.tasks["shadow_predictions"] == "success"
+    shadow_dir = sandbox.settings.shadow_dir / f"ds={DAY}"
+    shadow = pd.concat(pd.read_parquet(p) for p in sorted(shadow_dir.glob("part-*.parquet")))
+    assert sorted(shadow["prediction_id"]) == sorted(scored["prediction_id"])
+    assert shadow["challenger_version"].notna().all()
     # the day's quarantine lives in its partition, linked from quarantine/ds=…/inference
     quarantine = (
         sandbox.settings.quarantine_dir / f"ds={DAY}" / "inference" / "inference-line_a.csv"

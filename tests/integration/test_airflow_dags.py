@@ -88,8 +88,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
             ],
             "process_new_data": ["generate_predictions"],
             "generate_predictions": ["inference_report"],
-            # after the spec's steps: a day with an unreadable file fails visibly, once
-            "inference_report": ["check_inputs_readable"],
+            # after the spec's steps: the shadow challenger apart, then the day is published for
+            # monitoring; a day with an unreadable file fails visibly, once
+            "inference_report": ["check_inputs_readable", "shadow_predictions"],
+            "shadow_predictions": [],
             "check_inputs_readable": [],
         },
     },
@@ -135,7 +137,8 @@ def test_the_loop_runs_on_assets_not_on_a_clock(dagbag: dict[str, Any]) -> None:
     # the batch publishes each scored day; monitoring runs on it and may ask for retraining
     dags = dagbag["dags"]
     batch, monitoring = dags["batch_inference_pipeline"], dags["model_monitoring_pipeline"]
-    assert batch["tasks"]["inference_report"]["outlets"] == ["predmaint_predictions"]
+    assert batch["tasks"]["shadow_predictions"]["outlets"] == ["predmaint_predictions"]
+    assert batch["tasks"]["inference_report"]["outlets"] == []
     assert monitoring["schedule_assets"] == ["predmaint_predictions"]
     assert monitoring["tasks"]["request_retraining"]["outlets"] == ["predmaint_retraining"]
     # and training runs weekly or on that request, whichever comes first

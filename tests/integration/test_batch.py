@@ -3,6 +3,7 @@ replace that day only."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from predmaint.inference.batch import (
     write_report,
 )
 from predmaint.inference.risk import RISK_LEVELS
-from predmaint.inference.work_orders import WORK_ORDER_COLUMNS
+from predmaint.inference.work_orders import WORK_ORDER_COLUMNS, collect_work_orders
 from predmaint.models.compiled import PARITY_TOLERANCE
 from predmaint.models.loading import load_model
 from predmaint.settings import Settings
@@ -246,3 +247,22 @@ def test_plant_columns_from_a_csv_are_checked_and_lone_readings_rank_alone(
     assert (
         len(orders) == len(unnamed) + scored.loc[scored["prediction"] == 1, "machine_id"].nunique()
     )
+
+
+def test_work_orders_counted_while_scoring_equal_those_read_back(scoring_home: Settings) -> None:
+    # given a plant day in two files, scored in chunks of 150 readings
+    plant = scoring_home.model_copy(update={"simulated_machines": 6, "batch_chunk_rows": 150})
+    folder = inference_partition(plant, DAY)
+    folder.mkdir(parents=True)
+    day = simulate_readings(900, DAY, seed=11, machines=6)
+    day.iloc[:500].to_parquet(folder / "line_a.parquet", index=False)
+    day.iloc[500:].to_csv(folder / "line_b.csv", index=False)
+    # when the day is scored (the job counts the orders as it goes)
+    report = run_batch(plant, DAY)
+    out = partition_dir(plant.predictions_dir, DAY)
+    written = pd.read_csv(out / "work_orders.csv", dtype={"machine_id": str})
+    # then they are the orders the published part files give when read back
+    read_back = collect_work_orders(sorted(out.glob("part-*.parquet"))).table()
+    assert report.work_orders == len(written) == len(read_back) > 0
+    expected = pd.read_csv(io.StringIO(read_back.to_csv(index=False)), dtype={"machine_id": str})
+    pd.testing.assert_frame_equal(written, expected)

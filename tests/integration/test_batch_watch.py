@@ -1,6 +1,7 @@
 """What the loop adds to batch scoring, on the real champion and challenger: every row's
 prediction id (stable across re-runs, untouched by quarantined rows), the shadow challenger's
-answers, and the day's drift against the champion's training reference in ``report.json``."""
+answers (its own step after the day is published, keyed by id), and the day's drift against the
+champion's training reference in ``report.json``."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from predmaint.data.scenarios import simulate_scenario
 from predmaint.features.drift import DriftResult
 from predmaint.inference.batch import inference_partition, run_batch
 from predmaint.inference.ids import batch_prediction_id
+from predmaint.inference.shadow import SHADOW_COLUMNS, run_shadow
+from predmaint.models.compiled import PARITY_TOLERANCE
 from predmaint.models.drift_reference import load_drift_reference
 from predmaint.models.loading import load_model
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
 from predmaint.storage import partition_dir, read_json
-from tests.support.project import scored_parts
+from tests.support.project import scored_parts, shadow_parts
 
 DAY = date(2026, 12, 9)
 
@@ -50,14 +53,28 @@ def test_ids_shadow_and_drift_on_a_scored_day(scoring_home: Settings) -> None:
         partition_dir(scoring_home.quarantine_dir, DAY) / "inference" / "inference-line_a.csv"
     )
     assert quarantine["prediction_id"].tolist() == [batch_prediction_id(DAY, "line_a.csv", 5)]
-    # and the challenger's answers sit beside the champion's, computed by that version
+    # and the published predictions carry no challenger column: the plant's job is the champion's
+    assert not set(SHADOW_COLUMNS) & set(scored.columns)
+    # when the shadow step runs on the published day
+    shadow_report = run_shadow(scoring_home, DAY)
+    answers = shadow_parts(scoring_home, DAY).set_index("prediction_id")
+    # then the challenger answered every prediction, by id, computed by that version (its
+    # compiled form: within the compiled form's documented parity bound of the pyfunc)
     challenger = champion_info(scoring_home, "challenger")
-    assert report.challenger_version == challenger.version != report.model_version
-    assert (scored["challenger_version"] == challenger.version).all()
+    assert shadow_report.challenger_version == challenger.version != report.model_version
+    assert shadow_report.champion_version == report.model_version
+    assert shadow_report.rows == 1199 and set(answers.index) == ids
+    answers = answers.loc[scored["prediction_id"]]
+    assert (answers["challenger_version"] == challenger.version).all()
     shadow = load_model(scoring_home, challenger.version)
     expected = shadow.failure_probability(scored)
-    np.testing.assert_allclose(scored["challenger_failure_probability"], expected, rtol=1e-6)
-    assert (scored["challenger_prediction"].astype(int) == (expected >= shadow.threshold)).all()
+    np.testing.assert_allclose(
+        answers["challenger_failure_probability"], expected, rtol=0, atol=PARITY_TOLERANCE
+    )
+    decided = answers["challenger_failure_probability"] >= shadow.threshold
+    assert (answers["challenger_prediction"].astype(int) == decided).all()
+    agreed = (answers["challenger_prediction"].to_numpy() == scored["prediction"].to_numpy()).sum()
+    assert shadow_report.agreements == agreed
     # and the day's drift names the hotter process, in report.json as the issue's shape
     assert report.drift is not None and "process_temperature" in report.drift.drifted_features
     stored = read_json(partition_dir(scoring_home.predictions_dir, DAY) / "report.json")["drift"]
@@ -94,10 +111,16 @@ def test_ids_shadow_and_drift_do_not_depend_on_the_chunk_size(scoring_home: Sett
     ids = set(many["prediction_id"])
     assert batch_prediction_id(ds, "line_b.parquet", 613) in ids
     assert {batch_prediction_id(ds, "line_b.parquet", r) for r in (3, 612)}.isdisjoint(ids)
-    # and the challenger scored every chunk
-    assert many["challenger_version"].notna().all()
+    # and the shadow step reading the day whole or in chunks of 250 answers every reading alike
+    run_shadow(scoring_home, ds)
+    whole_shadow = shadow_parts(scoring_home, ds).reset_index(drop=True)
+    run_shadow(scoring_home.model_copy(update={"batch_chunk_rows": 250}), ds)
+    chunked_shadow = shadow_parts(scoring_home, ds).reset_index(drop=True)
+    assert chunked_shadow["prediction_id"].tolist() == one["prediction_id"].tolist()
+    assert chunked_shadow["challenger_version"].notna().all()
     np.testing.assert_allclose(
-        many["challenger_failure_probability"], one["challenger_failure_probability"]
+        chunked_shadow["challenger_failure_probability"],
+        whole_shadow["challenger_failure_probability"],
     )
     # and the chunks' drift counts add up to the same day: the slower spindle is named
     assert whole.drift is not None and chunked.drift is not None

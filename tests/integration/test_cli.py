@@ -47,6 +47,7 @@ def test_run_twice_then_inspect_the_registry(env: Path) -> None:
         "train + promote",
         "simulate",
         "batch inference",
+        "shadow",
         "monitoring",
         "total",
     ):
@@ -57,6 +58,7 @@ def test_run_twice_then_inspect_the_registry(env: Path) -> None:
     assert "promoted" in first and "no champion yet" in first
     assert (env / "mlflow.db").is_file()
     assert (env / "data" / "predictions" / f"ds={DAY}" / "report.json").is_file()
+    assert (env / "data" / "shadow" / f"ds={DAY}" / "shadow.json").is_file()
 
     # second run: the candidates meet the champion under the promotion rule
     second = invoke("run", "--date", DAY, "--rows", "200")

@@ -17,7 +17,8 @@ from predmaint.data.simulate import failure_modes
 from predmaint.data.simulated_outcomes import reported_on, simulate_outcomes
 from predmaint.features.drift import DriftRule, detect_drift
 from predmaint.features.reference import DriftReference, build_reference
-from predmaint.inference.ids import new_prediction_id, with_batch_ids
+from predmaint.inference.ids import PREDICTION_ID, new_prediction_id, with_batch_ids
+from predmaint.inference.shadow import SHADOW_COLUMNS, SHADOW_REPORT, ShadowReport
 from predmaint.monitoring.decisions import (
     DecisionInputs,
     DecisionRules,
@@ -36,7 +37,7 @@ from predmaint.monitoring.report import (
     write_monitoring_report,
 )
 from predmaint.settings import Settings
-from predmaint.storage import partition_dir, write_parquet_atomic
+from predmaint.storage import partition_dir, write_json_atomic, write_parquet_atomic
 
 FIRST = date(2027, 2, 1)
 ROWS = 1500
@@ -62,6 +63,22 @@ def score(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def publish(settings: Settings, ds: date, scored: pd.DataFrame) -> None:
+    """The day's predictions, and the challenger's answers apart, as ``predmaint infer`` and
+    ``predmaint shadow`` publish them (joined back by ``prediction_id`` in monitoring)."""
+    name = "part-simulated.parquet"
+    shadow = scored[[PREDICTION_ID, *SHADOW_COLUMNS]]
+    write_parquet_atomic(
+        scored.drop(columns=list(SHADOW_COLUMNS)),
+        partition_dir(settings.predictions_dir, ds) / name,
+    )
+    folder = partition_dir(settings.shadow_dir, ds)
+    write_parquet_atomic(shadow.sample(frac=1.0, random_state=1), folder / name)  # any order
+    agreements = int((scored["prediction"] == scored["challenger_prediction"]).sum())
+    report = ShadowReport(ds.isoformat(), "1", "2", len(scored), agreements, "test", [name])
+    write_json_atomic(folder / SHADOW_REPORT, report.to_dict())
+
+
 def play(settings: Settings, days: int, scenarios: dict[int, Scenario] | None = None) -> PageInputs:
     """Score ``days`` days, record the outcomes reported on each, monitor; the last day's page."""
     ref = reference()
@@ -72,8 +89,7 @@ def play(settings: Settings, days: int, scenarios: dict[int, Scenario] | None = 
         scenario = (scenarios or {}).get(offset, "normal")
         readings = with_batch_ids(simulate_scenario(ROWS, ds, scenario), ds, "simulated.parquet")
         scored = score(readings)
-        folder = partition_dir(settings.predictions_dir, ds)
-        write_parquet_atomic(scored, folder / "part-simulated.parquet")
+        publish(settings, ds, scored)
         all_outcomes.append(simulate_outcomes(scored, ds, report_share=0.8, max_delay_days=2))
         due = pd.concat([reported_on(o, ds) for o in all_outcomes], ignore_index=True)
         known = known_prediction_ids(settings, ds, settings.monitoring_window_days)

@@ -35,3 +35,9 @@ def scored_parts(settings: Settings, ds: date) -> pd.DataFrame:
     """Every part file of a day's predictions, in one frame (file by file, in name order)."""
     folder = settings.predictions_dir / f"ds={ds.isoformat()}"
     return pd.concat(pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet")))
+
+
+def shadow_parts(settings: Settings, ds: date) -> pd.DataFrame:
+    """Every part file of a day's shadow answers (``predmaint shadow``), in one frame."""
+    folder = settings.shadow_dir / f"ds={ds.isoformat()}"
+    return pd.concat(pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet")))

@@ -8,6 +8,7 @@ import pandas as pd
 
 from predmaint.inference.ids import (
     PREDICTION_ID,
+    BatchIds,
     batch_prediction_id,
     batch_prediction_ids,
     new_prediction_id,
@@ -38,6 +39,27 @@ def test_vectorised_batch_ids_match_the_single_id_and_are_unique() -> None:
     assert ids[0] == batch_prediction_id(DAY, "simulated.parquet", 1)
     assert ids[-1] == batch_prediction_id(DAY, "simulated.parquet", 50_000)
     assert len(set(ids)) == 50_000, "ids of one file must be unique"
+
+
+def test_a_chunks_ids_are_the_single_ids_of_its_rows_across_digit_counts() -> None:
+    # given a chunk of a file whose row numbers go from two to four digits
+    ids = batch_prediction_ids(DAY, "plant-a.parquet", 1_000, first_row=95)
+    # then each id is the one the single-id function gives that row of the file
+    assert list(ids) == [batch_prediction_id(DAY, "plant-a.parquet", r) for r in range(95, 1_095)]
+
+
+def test_ids_made_ahead_by_the_helper_are_the_files_ids_whatever_the_chunks() -> None:
+    # given a file handed out in chunks of uneven sizes, the later ones made ahead by the helper
+    sizes = [1_000, 1_000, 300, 2_500, 1_000, 7]
+    with BatchIds(DAY, "plant-a.parquet", ahead_rows=1_000) as ids:
+        chunks = [list(ids.take(n)) for n in sizes[:3]]
+        assert ids._helper is not None, "a file of full chunks gets its ids made ahead"
+        # when the helper dies halfway, the ids are made in the job itself
+        ids._helper.kill()
+        chunks += [list(ids.take(n)) for n in sizes[3:]]
+    # then every row has the id of its place in the file
+    made = [i for chunk in chunks for i in chunk]
+    assert made == list(batch_prediction_ids(DAY, "plant-a.parquet", sum(sizes)))
 
 
 def test_with_batch_ids_numbers_rows_as_they_arrived() -> None:

@@ -1,7 +1,7 @@
 """Daily batch inference: the champion scores the day's readings, one mapped task per input file.
 
 load_production_model → process_new_data → generate_predictions[file…] → inference_report
-→ check_inputs_readable
+→ shadow_predictions (publishes the day for monitoring), check_inputs_readable
 
 The day's readings are the files in ``inference/ds=…/`` (CSV or Parquet, as the plant drops them);
 when none arrived, ``process_new_data`` simulates a day (deterministic per day, so a re-run scores
@@ -15,6 +15,11 @@ A file that cannot be read at all (truncated, empty, not a table) is quarantined
 mapped task, which still succeeds, so the day's other files are scored and reported. The last
 task, ``check_inputs_readable``, then fails without retry, naming the files: such a partial day
 shows red in the grid while its predictions are published.
+
+``shadow_predictions`` scores the published day with the ``challenger`` alias into
+``shadow/ds=…/`` (:mod:`predmaint.inference.shadow`): a task of its own after the report, so a
+slow or broken challenger can neither delay nor fail the champion's predictions. It carries the
+Asset event that starts monitoring, which compares the two versions.
 """
 
 from __future__ import annotations
@@ -67,16 +72,14 @@ def batch_inference_pipeline() -> None:
         get_current_context()["input_file"] = Path(path).name  # type: ignore[typeddict-unknown-key]
         config, pinned = settings(), ModelVersion(**model)
         champion = load_model(config, pinned.version)
-        watch = load_watch(config, champion.info)  # shadow challenger, drift reference
+        watch = load_watch(config, champion.info)  # the champion's drift reference
         summary = score_file(config, run_day(), Path(path), champion, watch=watch)
         return summary.to_dict()
 
-    @task(multiple_outputs=False, outlets=[PREDICTIONS])
-    def inference_report(
-        parts: list[dict[str, Any]], model: dict[str, Any], *, outlet_events: Any = None
-    ) -> dict[str, Any]:
+    @task(multiple_outputs=False)
+    def inference_report(parts: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
         """Aggregate the day's files into ``report.json`` (with the day's drift verdict); fail
-        when no reading could be scored; publish the day for the monitoring DAG."""
+        when no reading could be scored."""
         from predmaint.inference.batch import require_scored, write_report
         from predmaint.inference.reports import FileSummary
         from predmaint.inference.watch import load_watch
@@ -84,11 +87,23 @@ def batch_inference_pipeline() -> None:
 
         config, day, pinned = settings(), run_day(), ModelVersion(**model)
         summaries = [FileSummary.from_dict(part) for part in parts]
-        watch = load_watch(config, pinned, shadow=False)
+        watch = load_watch(config, pinned)
         report = write_report(config, day, summaries, pinned.version, watch=watch)
         require_scored(config, day, report)
-        outlet_events[PREDICTIONS].extra = {"ds": day.isoformat(), "path": report.predictions_dir}
         return report.summary()
+
+    @task(multiple_outputs=False, outlets=[PREDICTIONS])
+    def shadow_predictions(summary: dict[str, Any], *, outlet_events: Any = None) -> dict[str, Any]:
+        """The challenger scores the published day apart; then publish the day for monitoring."""
+        from predmaint.inference.shadow import run_shadow
+
+        config, day = settings(), run_day()
+        shadow = run_shadow(config, day)
+        outlet_events[PREDICTIONS].extra = {
+            "ds": day.isoformat(),
+            "path": summary["predictions_dir"],
+        }
+        return {k: v for k, v in shadow.to_dict().items() if k != "parts"}
 
     @task
     def check_inputs_readable(summary: dict[str, Any]) -> None:
@@ -106,7 +121,9 @@ def batch_inference_pipeline() -> None:
     files = process_new_data()
     model >> files
     parts = generate_predictions.partial(model=model).expand(path=files)
-    check_inputs_readable(inference_report(parts, model))
+    summary = inference_report(parts, model)
+    shadow_predictions(summary)
+    check_inputs_readable(summary)
 
 
 batch_inference_pipeline()

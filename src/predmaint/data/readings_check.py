@@ -209,8 +209,13 @@ class ReadingsCheck:
 
     def _duplicates(self, udi: pd.Series) -> np.ndarray:
         present = udi.notna().to_numpy()
-        duplicate = udi.duplicated(keep="first").to_numpy() & present
         ids = udi.to_numpy(dtype=np.int64, na_value=0)[present]
+        if len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()):
+            # ids in increasing order (as plants number readings): none repeats in the chunk,
+            # known in one pass instead of a hash table
+            duplicate = np.zeros(len(udi), dtype=bool)
+        else:
+            duplicate = udi.duplicated(keep="first").to_numpy() & present
         duplicate[present] |= self.ids.seen_before(ids)
         return duplicate
 

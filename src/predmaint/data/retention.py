@@ -41,6 +41,7 @@ _FAMILIES: dict[str, tuple[Callable[[Settings], Path], Callable[[Settings], int]
     "quarantine": (lambda s: s.quarantine_dir, None, ""),
     "inference": (lambda s: s.inference_dir, None, ""),
     "predictions": (lambda s: s.predictions_dir, _window, "the monitoring window"),
+    "shadow": (lambda s: s.shadow_dir, _window, "the monitoring window"),
     "served": (lambda s: s.served_dir, _window, "the monitoring window"),
     "outcomes": (lambda s: s.outcomes_dir, _window, "the monitoring window"),
     "monitoring": (lambda s: s.monitoring_dir, _history, "the page's history and drift rule"),

@@ -166,19 +166,35 @@ def effective_size(values: np.ndarray) -> float:
     The autocovariances come from one FFT (as statsmodels' ``acf(fft=True)``), so a chunk of a
     million readings costs milliseconds, not a product per lag.
     """
-    n = len(values)
-    lags = min(int(np.sqrt(n)), n - 2)
-    centred = values - values.mean()
-    variance = float(centred @ centred)
-    if lags < 1 or variance <= 0.0:
-        return float(n)
-    size = 1 << int(2 * n - 1).bit_length()
-    spectrum = np.fft.rfft(centred, size)
-    autocovariance = np.fft.irfft(spectrum * np.conj(spectrum), size)[1 : lags + 1]
-    rho = autocovariance / variance
-    weights = 1.0 - np.arange(1, lags + 1) / (lags + 1)
-    tau = 1.0 + 2.0 * float(np.sum(weights * rho))
-    return float(n / max(tau, 1.0))
+    return effective_sizes([values])[0]
+
+
+def effective_sizes(columns: Sequence[np.ndarray]) -> list[float]:
+    """:func:`effective_size` of each array (the features of one chunk)."""
+    from scipy import fft
+
+    sizes = []
+    for values in columns:
+        n = len(values)
+        lags = min(int(np.sqrt(n)), n - 2)
+        centred = values - values.mean() if n else values
+        variance = float(np.square(centred).sum())  # not BLAS: its idle threads spin
+        if lags < 1 or variance <= 0.0:
+            sizes.append(float(n))
+            continue
+        # Zero padding of ``lags`` suffices for exact (linear) autocovariances up to ``lags``:
+        # a product that wraps around pairs a value with a padding zero. Half the transform of
+        # padding to 2n, and scipy's FFT takes any fast length, not only powers of two.
+        size = fft.next_fast_len(n + lags, real=True)
+        spectrum = fft.rfft(centred, size)
+        power = spectrum.real**2 + spectrum.imag**2
+        del spectrum
+        autocovariance = fft.irfft(power, size)[1 : lags + 1]
+        rho = autocovariance / variance
+        weights = 1.0 - np.arange(1, lags + 1) / (lags + 1)
+        tau = 1.0 + 2.0 * float(np.sum(weights * rho))
+        sizes.append(float(n / max(tau, 1.0)))
+    return sizes
 
 
 def _ks_pvalue(statistic: float, batch_size: float, reference_rows: int) -> float:
@@ -280,27 +296,40 @@ class DriftCounts:
         )
 
 
+def _counts(
+    feature: FeatureReference, arrival: np.ndarray
+) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """Values, values per PSI bin and values ``<=`` each reference point, of one feature."""
+    ordered = np.sort(arrival)
+    index = np.searchsorted(np.asarray(feature.edges), ordered, side="left")
+    return (
+        len(ordered),
+        tuple(np.bincount(index, minlength=len(feature.shares)).tolist()),
+        tuple(np.searchsorted(ordered, np.asarray(feature.points), side="right").tolist()),
+    )
+
+
 def count_drift(
     frame: pd.DataFrame, reference: DriftReference, autocorrelation: bool = True
 ) -> DriftCounts:
-    """Count one batch (or one chunk of it, in arrival order) against the reference."""
+    """Count one batch (or one chunk of it, in arrival order) against the reference.
+
+    One feature at a time, so that a chunk's count holds a few arrays of the chunk's length at
+    once (the batch job runs it beside the scoring, :class:`predmaint.inference.watch.ChunkCounts`).
+    """
     data = batch_features(frame) if not frame.empty else pd.DataFrame()
-    features = {}
-    for name, feature in reference.features.items():
-        if name not in data.columns:
-            continue
+    names = [name for name in reference.features if name in data.columns]
+    arrivals = []
+    for name in names:
         arrival = data[name].to_numpy(dtype=np.float64)
-        arrival = arrival[np.isfinite(arrival)]
-        ordered = np.sort(arrival)
-        index = np.searchsorted(np.asarray(feature.edges), ordered, side="left")
-        features[name] = FeatureCounts(
-            values=len(ordered),
-            bins=tuple(np.bincount(index, minlength=len(feature.shares)).tolist()),
-            at_or_below=tuple(
-                np.searchsorted(ordered, np.asarray(feature.points), side="right").tolist()
-            ),
-            effective=effective_size(arrival) if autocorrelation else float(len(arrival)),
-        )
+        arrivals.append(arrival[np.isfinite(arrival)])
+    effective = effective_sizes(arrivals) if autocorrelation else [float(len(a)) for a in arrivals]
+    pairs = [(reference.features[n], a) for n, a in zip(names, arrivals, strict=True)]
+    counted = [_counts(feature, arrival) for feature, arrival in pairs]
+    features = {
+        name: FeatureCounts(values, bins, at_or_below, worth)
+        for name, (values, bins, at_or_below), worth in zip(names, counted, effective, strict=True)
+    }
     return DriftCounts(rows=len(frame), features=features)
 
 

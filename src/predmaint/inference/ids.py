@@ -12,15 +12,26 @@ cannot collide: a batch id has a dash, a ULID never does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import subprocess
+import sys
 import time
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from predmaint.inference.id_hashes import DIGEST_BYTES, digests
+
 PREDICTION_ID = "prediction_id"
+#: The two hex digits of each byte value.
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % v for v in range(256)), dtype=np.uint8).reshape(
+    256, 2
+)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -33,29 +44,157 @@ def batch_prediction_id(ds: date, source: str, row: int) -> str:
     return f"{ds:%Y%m%d}-{hashlib.blake2b(key, digest_size=8).hexdigest()}"
 
 
-def batch_prediction_ids(ds: date, source: str, rows: int, first_row: int = 1) -> np.ndarray:
-    """Ids of rows ``first_row``.. of one input file (object array, one per row).
+def batch_prediction_ids(ds: date, source: str, rows: int, first_row: int = 1) -> Any:
+    """Ids of rows ``first_row``.. of one input file (a pandas string array, one per row).
 
     ``first_row`` > 1 names a chunk of a file read in pieces: its rows keep their file numbers.
+    The same ids as :func:`batch_prediction_id`, made for millions of rows: the keys are bytes,
+    the hashes raw digests, and the hex digits and the day prefix are laid out by numpy into one
+    Arrow buffer, so no Python string is made per row (a third of the per-row cost was
+    ``hexdigest`` and string concatenation).
     """
-    prefix = f"{ds.isoformat()}|{source}|"
-    day = f"{ds:%Y%m%d}-"
-    out = np.empty(rows, dtype=object)
-    for i in range(rows):
-        key = f"{prefix}{first_row + i}".encode()
-        digest = hashlib.blake2b(key, digest_size=8).hexdigest()
-        out[i] = day + digest
-    return out
+    return ids_from_digests(ds, digests(_key_prefix(ds, source), first_row, rows))
 
 
-def with_batch_ids(frame: pd.DataFrame, ds: date, source: str, first_row: int = 1) -> pd.DataFrame:
+def _key_prefix(ds: date, source: str) -> bytes:
+    return f"{ds.isoformat()}|{source}|".encode()
+
+
+def ids_from_digests(ds: date, joined: bytes) -> Any:
+    """The ids (``YYYYMMDD-`` + hex) of joined 8-byte digests, as a pandas string array."""
+    import pyarrow as pa
+
+    rows = len(joined) // DIGEST_BYTES
+    raw = np.frombuffer(joined, dtype=np.uint8).reshape(rows, DIGEST_BYTES)
+    day = np.frombuffer(f"{ds:%Y%m%d}-".encode(), dtype=np.uint8)
+    text = np.empty((rows, len(day) + 2 * DIGEST_BYTES), dtype=np.uint8)
+    text[:, : len(day)] = day
+    text[:, len(day) :] = _HEX_PAIRS[raw].reshape(rows, 2 * DIGEST_BYTES)
+    offsets = np.arange(0, text.size + 1, text.shape[1], dtype=np.int64)
+    array = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(text))
+    return pd.array(array, dtype="str")
+
+
+class BatchIds:
+    """The ids of one input file's rows, chunk after chunk, the next chunk's made ahead.
+
+    Once a file proves large (a first chunk of ``ahead_rows`` rows), the digests of the next
+    ``ahead_rows`` rows are asked of a helper process (:mod:`predmaint.inference.id_hashes`) as
+    each chunk is handed out, so they are made on another core while the chunk is validated,
+    scored and written. The ids are those of :func:`batch_prediction_ids` either way; without
+    the helper (it cannot start, or dies) they are made here. At most one block is made ahead
+    for nothing, at the end of the file.
+    """
+
+    def __init__(self, ds: date, source: str, ahead_rows: int) -> None:
+        self.ds = ds
+        self._prefix = _key_prefix(ds, source)
+        self._ahead = ahead_rows
+        self._next = 1  # the first row not yet handed out
+        self._buffer = b""  # digests of rows self._next.. made ahead
+        self._asked = 0  # rows asked of the helper, not yet read
+        self._helper: subprocess.Popen[bytes] | None = None
+        self._started = False
+
+    def __enter__(self) -> BatchIds:
+        return self
+
+    def take(self, rows: int) -> Any:
+        """The ids of the next ``rows`` rows of the file."""
+        have = len(self._buffer) // DIGEST_BYTES
+        joined = self._buffer
+        if have < rows and self._asked:
+            joined += self._collect()
+            have = len(joined) // DIGEST_BYTES
+        if have < rows:
+            joined += digests(self._prefix, self._next + have, rows - have)
+        self._buffer = joined[rows * DIGEST_BYTES :]
+        ids = ids_from_digests(self.ds, joined[: rows * DIGEST_BYTES])
+        self._next += rows
+        if rows >= self._ahead and not self._buffer and not self._asked:
+            self._ask(self._next, self._ahead)
+        return ids
+
+    def _ask(self, first: int, rows: int) -> None:
+        helper = self._start()
+        if helper is None or helper.stdin is None:
+            return
+        try:
+            helper.stdin.write(b"%d %d\n" % (first, rows))
+            helper.stdin.flush()
+            self._asked = rows
+        except OSError:
+            self._stop()
+
+    def _collect(self) -> bytes:
+        """The digests asked for (empty if the helper failed: they are made here then)."""
+        helper, wanted = self._helper, self._asked * DIGEST_BYTES
+        self._asked = 0
+        data = b""
+        if helper is not None and helper.stdout is not None:
+            try:
+                data = helper.stdout.read(wanted)
+            except OSError:
+                data = b""
+        if len(data) != wanted:
+            self._stop()
+            return b""
+        return data
+
+    def _start(self) -> subprocess.Popen[bytes] | None:
+        if not self._started:
+            self._started = True
+            try:
+                self._helper = subprocess.Popen(
+                    [sys.executable, "-m", "predmaint.inference.id_hashes"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env={**os.environ, "PYTHONPATH": _package_root()},
+                )
+                assert self._helper.stdin is not None
+                self._helper.stdin.write(self._prefix.hex().encode() + b"\n")
+            except OSError:
+                self._stop()
+        return self._helper
+
+    def _stop(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            for pipe in (helper.stdin, helper.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+            helper.kill()
+            helper.wait()
+
+    def __exit__(self, *_: object) -> None:
+        self._stop()
+
+
+def _package_root() -> str:
+    """The folder holding the ``predmaint`` package, first on the helper's import path (the
+    helper must run this very code, also from a source checkout that is not installed)."""
+    import predmaint
+
+    root = str(Path(predmaint.__file__).resolve().parent.parent)
+    rest = os.environ.get("PYTHONPATH")
+    return f"{root}{os.pathsep}{rest}" if rest else root
+
+
+def with_batch_ids(
+    frame: pd.DataFrame, ds: date, source: str, first_row: int = 1, ids: Any = None
+) -> pd.DataFrame:
     """``frame`` (an input file as read, before validation) with a ``prediction_id`` column first.
 
     Done before validation so the id follows the row into the predictions or the quarantine. A
-    ``prediction_id`` column the file brought is replaced: ids are predmaint's to give.
+    ``prediction_id`` column the file brought is replaced: ids are predmaint's to give. ``ids``:
+    the rows' ids already made (by :class:`BatchIds`), else they are made here.
     """
     out = frame.reset_index(drop=True).drop(columns=PREDICTION_ID, errors="ignore")
-    out.insert(0, PREDICTION_ID, batch_prediction_ids(ds, source, len(out), first_row))
+    if ids is None:
+        ids = batch_prediction_ids(ds, source, len(out), first_row)
+    out.insert(0, PREDICTION_ID, ids)
     return out
 
 

@@ -9,6 +9,7 @@ published only when the whole file went through.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from predmaint.data.readings_check import RepeatedReadings
 from predmaint.features.mechanisms import MODES, UTILISATION_COLUMNS, rules_broken
+from predmaint.inference.ids import PREDICTION_ID
 from predmaint.inference.reports import FileSummary
 from predmaint.inference.risk import RISK_LEVELS
 
@@ -33,12 +35,19 @@ ALERT_COLUMNS = (
 
 
 class PartWriter:
-    """Scored chunks appended to one Parquet file (created on the first chunk)."""
+    """Scored chunks appended to one Parquet file (created on the first chunk).
+
+    Encoding and compressing a chunk (pyarrow, outside the GIL) runs on a thread of its own
+    while the job reads, validates and scores the next chunk: at most one chunk is in flight,
+    so memory stays bounded by two chunks.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows = 0
         self._writer: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     def __enter__(self) -> PartWriter:
         return self
@@ -48,19 +57,56 @@ class PartWriter:
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(scored, preserve_index=False)
+        self._wait()
         if self._writer is None:
-            # Dictionary encoding only where values repeat (texts, ids, types): tried on the
-            # float columns it is pure cost, they are near-unique.
-            text = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-            self._writer = pq.ParquetWriter(self.path, table.schema, use_dictionary=text)
+            self._writer = pq.ParquetWriter(
+                self.path,
+                table.schema,
+                use_dictionary=_dictionary_columns(table.schema),
+                # ids share their day prefix: stored once per page, not per reading
+                column_encoding=(
+                    {PREDICTION_ID: "DELTA_BYTE_ARRAY"}
+                    if PREDICTION_ID in table.schema.names
+                    else None
+                ),
+            )
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="predmaint-part")
         elif not table.schema.equals(self._writer.schema):
             table = table.cast(self._writer.schema)  # e.g. a column all null in one chunk
-        self._writer.write_table(table)
+        assert self._pool is not None
+        self._pending = self._pool.submit(self._writer.write_table, table)
         self.rows += len(scored)
 
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()  # a failed write fails the file here
+
     def __exit__(self, *_: object) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            if self._writer is not None:
+                self._writer.close()
+
+
+def _dictionary_columns(schema: Any) -> list[str]:
+    """Dictionary encoding only where values repeat (texts, categories): tried on the float
+    columns or on one id per reading it is pure cost, they are near-unique."""
+    import pyarrow as pa
+
+    return [
+        f.name
+        for f in schema
+        if f.name != PREDICTION_ID
+        and (
+            pa.types.is_dictionary(f.type)
+            or pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+        )
+    ]
 
 
 class QuarantineWriter:

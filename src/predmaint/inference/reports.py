@@ -31,7 +31,6 @@ class FileSummary:
     risk_levels: dict[str, int]
     alerts: list[dict[str, Any]]  # the first rows predicted to fail (id, probability, level)
     model_version: str
-    challenger_version: str | None = None  # the shadow challenger that scored the file too
     drift_counts: DriftCounts | None = None  # the file counted against the drift reference
     #: Why the file could not be read at all (it is then quarantined whole); None when it was.
     unreadable: str | None = None
@@ -83,7 +82,6 @@ class BatchReport:
     files: list[FileSummary]
     written_at: str
     predictions_dir: str
-    challenger_version: str | None = None
     #: The day's drift against the champion's training reference (None: the champion has none).
     drift: DriftResult | None = None
     #: Machines (and readings without a machine id) to act on: rows of ``work_orders.csv``.
@@ -102,6 +100,7 @@ class BatchReport:
         """The counts a DAG task hands on (alerts and per-file details stay in the file)."""
         return {
             "ds": self.ds,
+            "predictions_dir": self.predictions_dir,
             "status": self.status,
             "model_version": self.model_version,
             "inputs": self.inputs,
@@ -114,6 +113,5 @@ class BatchReport:
             "work_orders": self.work_orders,
             "failure_modes": self.failure_modes,
             "rules_broken": self.rules_broken,
-            "challenger_version": self.challenger_version,
             "drift_detected": self.drift.drift_detected if self.drift is not None else None,
         }

@@ -1,42 +1,33 @@
-"""What the loop adds to a day's scoring, one chunk at a time: the shadow challenger and drift.
+"""What the loop adds to a day's scoring, one chunk at a time: drift against the champion's
+training reference.
 
-The batch job calls these hooks on each scored chunk (a file today; a slice of a file when files
-are streamed), so they stay the same whatever the job's shape:
+:meth:`Watch.count` gives a chunk's drift counts; they are added up over the day and judged once
+(:func:`predmaint.features.drift.drift_verdict`), so the verdict does not depend on the chunking.
 
-- :func:`add_shadow`: the ``challenger`` alias scores the same readings; its answer is kept
-  beside the champion's (``challenger_version``, ``challenger_prediction``,
-  ``challenger_failure_probability``), never served;
-- :meth:`Watch.count`: the chunk's drift counts against the champion's training reference,
-  added up over the day and judged once (:func:`predmaint.features.drift.drift_verdict`).
-
-Prediction ids are given before validation (:func:`predmaint.inference.ids.with_batch_ids`), so
-they are not a hook on the scored frame.
+The shadow challenger is not scored here any more: it is a step of its own after the day is
+published (:mod:`predmaint.inference.shadow`), so that it can neither delay nor fail the
+champion's predictions. Prediction ids are given before validation
+(:func:`predmaint.inference.ids.with_batch_ids`), so they are not a hook on the scored frame.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from predmaint.errors import ModelNotFoundError
 from predmaint.features.drift import DriftCounts, DriftResult, DriftRule, count_drift, drift_verdict
 from predmaint.features.reference import DriftReference
 from predmaint.models.drift_reference import load_drift_reference
-from predmaint.models.loading import LoadedModel, load_version
-from predmaint.models.tracking import CHALLENGER
-from predmaint.models.versions import ModelVersion, champion_info
+from predmaint.models.versions import ModelVersion
 from predmaint.settings import Settings
-
-SHADOW_COLUMNS = ("challenger_version", "challenger_prediction", "challenger_failure_probability")
 
 
 @dataclass(frozen=True)
 class Watch:
-    """The shadow challenger (if any) and the champion's drift reference (if it has one)."""
+    """The champion's drift reference (if it has one) and the rule that judges a day."""
 
-    challenger: LoadedModel | None = None
     reference: DriftReference | None = None
     rule: DriftRule = field(default_factory=DriftRule)
 
@@ -53,42 +44,51 @@ class Watch:
         return drift_verdict(counts, self.reference, self.rule)
 
 
-def load_challenger(settings: Settings, champion: ModelVersion) -> LoadedModel | None:
-    """The ``challenger`` alias loaded, or None when there is none (or it is the champion)."""
-    try:
-        info = champion_info(settings, CHALLENGER)
-    except ModelNotFoundError:
-        return None
-    return None if info.version == champion.version else load_version(settings, info)
-
-
-def load_watch(settings: Settings, champion: ModelVersion, *, shadow: bool = True) -> Watch:
-    """What a day scored by ``champion`` is watched with (``shadow=False``: no challenger, for
-    a step that only judges the day's drift)."""
+def load_watch(settings: Settings, champion: ModelVersion) -> Watch:
+    """What a day scored by ``champion`` is watched with."""
     return Watch(
-        challenger=load_challenger(settings, champion) if shadow else None,
         reference=load_drift_reference(settings, champion),
         rule=DriftRule.from_settings(settings),
     )
 
 
-def add_shadow(scored: pd.DataFrame, challenger: LoadedModel | None) -> pd.DataFrame:
-    """``scored`` with the challenger's answer for each reading (nulls when there is none)."""
-    out = scored
-    if challenger is None or scored.empty:
-        out["challenger_version"] = pd.Series(pd.NA, index=scored.index, dtype="string")
-        out["challenger_prediction"] = pd.Series(pd.NA, index=scored.index, dtype="Int64")
-        out["challenger_failure_probability"] = np.nan
-        return out
-    probability = challenger.failure_probability(scored)
-    out["challenger_version"] = pd.Series(
-        challenger.info.version, index=scored.index, dtype="string"
-    )
-    out["challenger_prediction"] = pd.Series(
-        (probability >= challenger.threshold).astype("int64"), index=scored.index, dtype="Int64"
-    )
-    out["challenger_failure_probability"] = probability
-    return out
+class ChunkCounts:
+    """A file's chunks counted for drift on a thread of their own, one chunk in flight.
+
+    Counting is numpy and FFT work that releases the GIL: it runs while the job validates,
+    scores and writes the next chunk. ``total`` is the file's counts (None without a reference).
+    """
+
+    def __init__(self, watch: Watch | None) -> None:
+        self.watch = watch if watch is not None and watch.reference is not None else None
+        self._counts: list[DriftCounts | None] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[DriftCounts | None] | None = None
+
+    def __enter__(self) -> ChunkCounts:
+        return self
+
+    def add(self, readings: pd.DataFrame) -> None:
+        """Count one chunk of valid readings (in arrival order)."""
+        if self.watch is None:
+            return
+        self._wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="predmaint-drift")
+        self._pending = self._pool.submit(self.watch.count, readings)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._counts.append(pending.result())
+
+    def total(self) -> DriftCounts | None:
+        self._wait()
+        return merge_counts(self._counts)
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 def merge_counts(counts: list[DriftCounts | None]) -> DriftCounts | None:

@@ -8,8 +8,10 @@ alerting one is a work order of its own, named by its ``prediction_id``. Orders 
 failure probability, then by how much of a documented limit the worst reading uses (the
 diagnosis' utilisation columns, when the scored readings have them), then by alert count.
 
-The day's part files are read back column by column and row group by row group, so memory grows
-with the machines and the alerts without a machine id, not with the day. The files
+The batch job counts each scored chunk as it goes (:meth:`WorkOrderTally.add`); a caller that did
+not (the DAG's report task, which scores nothing) reads the day's part files back column by column
+and row group by row group (:func:`collect_work_orders`). Either way memory grows with the
+machines and the alerts without a machine id, not with the day. The files
 ``work_orders.csv`` and ``work_orders.json`` (UTF-8, ISO 8601 times in UTC, the columns of
 :data:`WORK_ORDER_COLUMNS` in that order) are the import format for a maintenance system
 (CMMS), documented in docs/batch.md.
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -28,14 +30,16 @@ import pandas as pd
 from predmaint.data.columns import MACHINE_ID, TIMESTAMP
 from predmaint.features.mechanisms import UTILISATION_COLUMNS
 from predmaint.inference.ids import PREDICTION_ID
-from predmaint.storage import write_bytes_atomic, write_csv_atomic
+from predmaint.storage import AtomicOutput, write_csv_atomic
 
 CSV_FILE = "work_orders.csv"
 JSON_FILE = "work_orders.json"
 #: The per-reading failure mode column (the diagnosis adds it; absent: orders carry null).
 FAILURE_MODE = "failure_mode"
 #: Readings read back at a time (the batch job's default chunk: the same bounded memory).
-READ_ROWS = 250_000
+READ_ROWS = 125_000
+#: Orders turned into JSON text at a time.
+JSON_ROWS = 20_000
 _SCORED = ("prediction", "failure_probability", "risk_level", "recommendation")
 
 
@@ -65,6 +69,11 @@ def _utilisation(frame: pd.DataFrame) -> np.ndarray:
         return np.full(len(frame), np.nan)
     values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     return np.fmax.reduce(values, axis=1) if values.size else np.full(len(frame), np.nan)
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """A text column as it came when categorical (one byte per reading), else as strings."""
+    return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("str")
 
 
 def _failure_mode(frame: pd.DataFrame) -> pd.Series:
@@ -101,30 +110,55 @@ class WorkOrderTally:
 
     def add_alerts(self, alerts: pd.DataFrame) -> None:
         """Fold alerting readings (prediction 1) into the orders."""
+        alerts = alerts.reset_index(drop=True)
         n = len(alerts)
-        machine = alerts[MACHINE_ID] if MACHINE_ID in alerts.columns else pd.Series([None] * n)
-        stamp = alerts[TIMESTAMP] if TIMESTAMP in alerts.columns else pd.Series([pd.NaT] * n)
+        machine = (
+            alerts[MACHINE_ID].astype(object).where(alerts[MACHINE_ID].notna(), None)
+            if MACHINE_ID in alerts.columns
+            else pd.Series(np.full(n, None, dtype=object))
+        )
+        stamp = (
+            pd.to_datetime(alerts[TIMESTAMP], utc=True)
+            if TIMESTAMP in alerts.columns
+            else pd.Series(pd.NaT, index=alerts.index, dtype="datetime64[us, UTC]")
+        )
+        # Ids stay pandas (Arrow) strings and texts categorical: a day without machine ids has
+        # one order per alerting reading, held until the day ends, and a Python string per
+        # column and alert was most of this fold's time and of the job's growth with the day.
         rows = pd.DataFrame(
             {
-                "machine_id": machine.astype(object).where(machine.notna(), None).to_numpy(),
-                "prediction_id": alerts[PREDICTION_ID].astype(str).to_numpy(),
-                "risk_level": alerts["risk_level"].astype(str).to_numpy(),
+                "machine_id": machine,
+                "prediction_id": alerts[PREDICTION_ID].astype("str"),
+                "risk_level": _text(alerts["risk_level"]),
                 "failure_probability": alerts["failure_probability"].to_numpy(),
-                "failure_mode": _failure_mode(alerts).to_numpy(),
-                "recommendation": alerts["recommendation"].astype(str).to_numpy(),
+                "failure_mode": _text(alerts[FAILURE_MODE])
+                if FAILURE_MODE in alerts.columns
+                else _failure_mode(alerts),
+                "recommendation": _text(alerts["recommendation"]),
                 "alert_readings": 1,
                 "utilisation": _utilisation(alerts),
-                "reading_at": stamp.astype(object).to_numpy(),
+                "reading_at": stamp,
             }
         )
         # a machine's alerts make one order; an alert without a machine id is its own
         rows["by_reading"] = rows["machine_id"].isna()
-        rows["key"] = rows["machine_id"].where(~rows["by_reading"], rows["prediction_id"])
         lone = rows["by_reading"].to_numpy()
-        if lone.any():
-            self._lone.append(rows[lone])
+        if lone.any():  # their key is their prediction id: filled in when ranked
+            self._lone.append(rows[lone].drop(columns="machine_id"))
         if not lone.all():
-            machines = rows[~lone]
+            machines = rows[~lone].assign(key=lambda m: m["machine_id"].astype("str"))
+            if not self._machines.empty:
+                machines = pd.concat([self._machines, machines], ignore_index=True)
+            self._machines = _reduce(machines)
+
+    def merge(self, other: WorkOrderTally) -> None:
+        """Fold in ``other``'s orders (a later file of the day, counted on its own)."""
+        for name, at in other._last_seen.items():
+            seen = self._last_seen.get(name)
+            self._last_seen[name] = at if seen is None else max(seen, at)
+        self._lone.extend(other._lone)
+        if not other._machines.empty:
+            machines = other._machines
             if not self._machines.empty:
                 machines = pd.concat([self._machines, machines], ignore_index=True)
             self._machines = _reduce(machines)
@@ -137,7 +171,15 @@ class WorkOrderTally:
         parts = [f for f in (self._machines, *self._lone) if not f.empty]
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in WORK_ORDER_COLUMNS})
-        ranked = pd.concat(parts, ignore_index=True).sort_values(
+        every = pd.concat(parts, ignore_index=True)
+        if "key" not in every.columns:
+            every["key"] = every["prediction_id"]
+        else:
+            lone = every["by_reading"].to_numpy(dtype=bool)
+            every["key"] = every["key"].where(~lone, every["prediction_id"])
+        if "machine_id" not in every.columns:
+            every["machine_id"] = None
+        ranked = every.sort_values(
             ["failure_probability", "utilisation", "alert_readings", "by_reading", "key"],
             ascending=[False, False, False, True, True],
             na_position="last",
@@ -223,5 +265,23 @@ def write_work_orders(out_dir: Path, table: pd.DataFrame) -> tuple[Path, Path]:
     (a header line and ``[]`` when there is no order)."""
     table = table[list(WORK_ORDER_COLUMNS)]
     csv = write_csv_atomic(table, out_dir / CSV_FILE)
-    text = table.to_json(orient="records", force_ascii=False, indent=2) if len(table) else "[]"
-    return csv, write_bytes_atomic(out_dir / JSON_FILE, (text + "\n").encode("utf-8"))
+    with AtomicOutput(out_dir / JSON_FILE) as out, out.tmp.open("w", encoding="utf-8") as file:
+        _write_json(table, file)
+    return csv, out_dir / JSON_FILE
+
+
+def _write_json(table: pd.DataFrame, file: IO[str]) -> None:
+    """The orders as one JSON array of records, written a slice at a time: the text of a day
+    with an order per alerting reading is larger than the table itself."""
+    if not len(table):
+        file.write("[]\n")
+        return
+    file.write("[\n")
+    for start in range(0, len(table), JSON_ROWS):
+        text = table.iloc[start : start + JSON_ROWS].to_json(
+            orient="records", force_ascii=False, indent=2
+        )
+        if start:
+            file.write(",\n")
+        file.write(text[2:-2])  # the records without the slice's own "[\n" and "\n]"
+    file.write("\n]\n")

@@ -1,12 +1,13 @@
 """``predmaint demo``: the loop played over simulated days, so it can be seen without a plant.
 
 Each day: a plant file arrives (normal readings, then a drift scenario from ``drift_from`` on),
-the batch job scores it with the champion and the shadow challenger, the plant reports outcomes
-of earlier days (``report_share`` of the readings, 1 to ``max_delay_days`` days late) as a file
-dropped in ``outcomes/ds=…/``, and monitoring runs with acting on: it ingests the file, measures,
-checks drift, decides, and acts: registry moves with evidence, and retraining on the latest data
-(:mod:`~predmaint.monitoring.retraining`) through the ``train`` callable the shell passes (the
-CLI's is the main job's training step). Every step lands in the day's report, page, MLflow run
+the batch job scores it with the champion and the shadow step with the challenger, the plant
+reports outcomes of earlier days (``report_share`` of the readings, 1 to ``max_delay_days`` days
+late) as a file dropped in ``outcomes/ds=…/``, and monitoring runs with acting on: it ingests
+the file, measures, checks drift, decides, and acts: registry moves with evidence, and
+retraining on the latest data (:mod:`~predmaint.monitoring.retraining`) through the ``train``
+callable the shell passes (the CLI's is the main job's training step). Every step lands in the
+day's report, page, MLflow run
 and the registry history.
 """
 
@@ -23,6 +24,7 @@ import pandas as pd
 from predmaint.data.scenarios import Scenario, simulate_scenario
 from predmaint.data.simulated_outcomes import reported_on, simulate_outcomes
 from predmaint.inference.batch import run_batch
+from predmaint.inference.shadow import run_shadow
 from predmaint.monitoring.daily import monitor_day
 from predmaint.monitoring.decisions import Action
 from predmaint.monitoring.retraining import write_retraining_data
@@ -111,6 +113,7 @@ def play_demo(
         folder = partition_dir(settings.inference_dir, ds)
         write_parquet_atomic(readings, folder / PLANT_FILE)
         batch = run_batch(settings, ds)
+        shadow = run_shadow(settings, ds)
         pending.append(
             simulate_outcomes(
                 _scored(settings, ds),
@@ -140,7 +143,7 @@ def play_demo(
                 ds=ds,
                 scenario=today,
                 champion_version=batch.model_version,
-                challenger_version=batch.challenger_version,
+                challenger_version=shadow.challenger_version,
                 rows_scored=batch.rows_scored,
                 alerts=batch.predicted_failures,
                 outcomes_recorded=sum(i.rows_recorded for i in run.ingested),

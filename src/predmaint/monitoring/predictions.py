@@ -10,7 +10,9 @@ The table's contract (one row per answer):
 
 Batch part files (``predictions/ds=…/part-*.parquet``) and API records
 (``served/ds=…/*.parquet``) are both read; a file without ``prediction_id`` (written before
-ids existed) is skipped.
+ids existed) is skipped. The challenger's answers to a batch day are in ``shadow/ds=…/``
+(``predmaint shadow``, :mod:`predmaint.inference.shadow`), joined here by ``prediction_id``;
+part files of days scored before the shadow step existed carry them as columns themselves.
 """
 
 from __future__ import annotations
@@ -23,15 +25,12 @@ import pyarrow.parquet as pq
 
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.inference.ids import PREDICTION_ID
+from predmaint.inference.shadow import SHADOW_COLUMNS, read_shadow
 from predmaint.settings import Settings
 from predmaint.storage import partition_date
 
 REQUIRED: tuple[str, ...] = (PREDICTION_ID, "model_version", "prediction", "failure_probability")
-SHADOW: tuple[str, ...] = (
-    "challenger_version",
-    "challenger_prediction",
-    "challenger_failure_probability",
-)
+SHADOW: tuple[str, ...] = SHADOW_COLUMNS
 SOURCES: dict[str, str] = {"batch": "part-*.parquet", "api": "*.parquet"}
 
 
@@ -80,11 +79,15 @@ def load_predictions(
             day = partition_date(folder)
             if day is None or not start <= day <= end or not folder.is_dir():
                 continue
-            for path in sorted(folder.glob(SOURCES[source])):
-                if not path.name.startswith("."):
-                    frame = _read(path, day, source, sensors)
-                    if frame is not None:
-                        frames.append(frame)
+            day_frames = [
+                frame
+                for path in sorted(folder.glob(SOURCES[source]))
+                if not path.name.startswith(".")
+                and (frame := _read(path, day, source, sensors)) is not None
+            ]
+            if source == "batch" and day_frames:
+                day_frames = _with_shadow(settings, day, day_frames)
+            frames.extend(day_frames)
     if not frames:
         return empty_predictions()
     table = pd.concat(frames, ignore_index=True)
@@ -93,6 +96,20 @@ def load_predictions(
     if "challenger_version" in table.columns:
         table["challenger_version"] = table["challenger_version"].astype("string")
     return table
+
+
+def _with_shadow(settings: Settings, ds: date, frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The day's batch predictions with the shadow step's answers joined by id (when it ran:
+    its answers then replace any the part files carried)."""
+    shadow = read_shadow(settings, ds, [PREDICTION_ID, *SHADOW])
+    if shadow is None:
+        return frames
+    shadow = shadow.drop_duplicates(PREDICTION_ID).set_index(PREDICTION_ID)
+    joined = []
+    for frame in frames:
+        plain = frame.drop(columns=[c for c in SHADOW if c in frame.columns])
+        joined.append(plain.join(shadow, on=PREDICTION_ID) if len(shadow.columns) else plain)
+    return joined
 
 
 def known_prediction_ids(settings: Settings, end: date, days: int) -> set[str]:
