@@ -51,7 +51,8 @@ PWF_POWER_W = (3500.0, 9000.0)
 #: Overstrain limit [min·Nm] per machine type.
 OSF_LIMITS: dict[str, float] = {"L": 11000.0, "M": 12000.0, "H": 13000.0}
 TWF_WINDOW_MIN = (200.0, 240.0)
-_OMEGA = 2.0 * math.pi / 60.0  # rpm -> rad/s, as in ``estimated_power``
+RAD_S_PER_RPM = 2.0 * math.pi / 60.0  # rpm -> rad/s, as in ``estimated_power``
+_OMEGA = RAD_S_PER_RPM
 
 assert tuple(OSF_LIMITS) == MACHINE_TYPES, "an overstrain limit per machine type"
 
