@@ -16,29 +16,41 @@ from predmaint.api.answers import api_osf_limit
 from predmaint.api.holder import ServedModel
 from predmaint.api.metrics import ApiMetrics
 from predmaint.api.recording import AnswerRecorder
-from predmaint.features.mechanisms import MODES, FailureMode
+from predmaint.features.mechanisms import FailureMode
 from predmaint.inference.diagnosis import diagnosis_writer, recommendation_table
 from predmaint.inference.risk import RISK_LEVELS, Language, RiskLevel
 from predmaint.settings import Settings
 
 _FAILING: frozenset[RiskLevel] = frozenset(RISK_LEVELS[2:])  # Alto, Crítico: prediction 1
-_MODE_JSON: dict[FailureMode | None, str] = {None: "null", **{m: f'"{m}"' for m in MODES}}
 #: Model versions whose JSON text is kept (one per version served: a handful).
 _VERSIONS_KEPT = 16
 
 
-def _heads(language: Language) -> dict[tuple[RiskLevel, FailureMode | None], tuple[str, str]]:
-    """Per level and failure mode, the answer's text before ``probability`` and between it and
-    ``failure_probability``: the prediction, risk level and recommendation, JSON-encoded once."""
-    heads = {}
+def _escaped(text: str) -> bytes:
+    """Constant text of a ``bytes % args`` template: UTF-8, its ``%`` signs doubled."""
+    return text.replace("%", "%%").encode()
+
+
+def _templates(language: Language) -> dict[tuple[RiskLevel, FailureMode | None], bytes]:
+    """The answer per level and failure mode as a ``bytes`` template: the prediction, risk
+    level, recommendation and failure mode JSON-encoded (and UTF-8) once; the per-answer
+    fields (probability, score, version, mode probability, diagnosis, id) left as ``%``."""
+    templates = {}
     for (level, mode), text in recommendation_table(language).items():
         prediction = 1 if level in _FAILING else 0
-        heads[level, mode] = (
-            f'{{"prediction":{prediction},"probability":',
-            f',"risk_level":{json.dumps(level, ensure_ascii=False)},'
-            f'"recommendation":{json.dumps(text, ensure_ascii=False)},"failure_probability":',
+        mode_json = "null" if mode is None else json.dumps(mode)
+        templates[level, mode] = (
+            _escaped(f'{{"prediction":{prediction},"probability":')
+            + b"%r"
+            + _escaped(
+                f',"risk_level":{json.dumps(level, ensure_ascii=False)},'
+                f'"recommendation":{json.dumps(text, ensure_ascii=False)},"failure_probability":'
+            )
+            + b'%r,"model_version":%b,"failure_mode":'
+            + _escaped(mode_json)
+            + b',"failure_mode_probability":%b,"diagnosis":%b,"prediction_id":"%b"}'
         )
-    return heads
+    return templates
 
 
 class SingleAnswers:
@@ -47,17 +59,17 @@ class SingleAnswers:
     def __init__(self, settings: Settings, metrics: ApiMetrics, recorder: AnswerRecorder) -> None:
         self.metrics = metrics
         self.recorder = recorder
-        self.heads = _heads(settings.language)
+        self.templates = _templates(settings.language)
         self.diagnosis = diagnosis_writer(settings.language, api_osf_limit(settings))
-        self.versions: dict[str, str] = {}
+        self.versions: dict[str, bytes] = {}
 
-    def _version(self, version: str) -> str:
+    def _version(self, version: str) -> bytes:
         """``version`` as a JSON string, encoded once per model version rather than per answer."""
         text = self.versions.get(version)
         if text is None:
             if len(self.versions) >= _VERSIONS_KEPT:
                 self.versions.clear()
-            text = self.versions[version] = json.dumps(version)
+            text = self.versions[version] = json.dumps(version).encode()
         return text
 
     def answer(
@@ -80,18 +92,19 @@ class SingleAnswers:
             level = "Crítico" if p >= (1.0 + threshold) / 2.0 else "Alto"
         self.metrics.predicted(prediction, level)
         mode: FailureMode | None = None
-        mode_p = "null"
+        mode_p = b"null"
         if prediction and served.modes is not None:  # rare: the common answer skips it
             mode, mode_probability = served.modes.best_one(values)
-            mode_p = repr(mode_probability)
+            mode_p = repr(mode_probability).encode()
         version = served.info.version
-        head, middle = self.heads[level, mode]
         # every answer is traceable: an id last in the body, and a record queued (issue 10)
         prediction_id = self.recorder.new_id()
         self.recorder.record(prediction_id, values, prediction, p, level, version)
-        return (
-            f"{head}{probability!r}{middle}{p!r},"
-            f'"model_version":{self._version(version)},"failure_mode":{_MODE_JSON[mode]},'
-            f'"failure_mode_probability":{mode_p},"diagnosis":{self.diagnosis(values)},'
-            f'"prediction_id":"{prediction_id}"}}'
-        ).encode()
+        return self.templates[level, mode] % (
+            probability,
+            p,
+            self._version(version),
+            mode_p,
+            self.diagnosis(values),
+            prediction_id.encode(),
+        )
