@@ -66,7 +66,8 @@ class FastPredict:
     ) -> None:
         self.app = app
         self.path = path
-        self.validate: Callable[[bytes], Any] = body_model.model_validate_json
+        # ``model_validate_json`` without its Python wrapper: the same pydantic-core call
+        self.validate: Callable[[bytes], Any] = body_model.__pydantic_validator__.validate_json
         self.holder = holder
         self.api_key = api_key.encode() if api_key else None
         self.overrides = overrides
