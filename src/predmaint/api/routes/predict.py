@@ -8,7 +8,6 @@ on the scikit-learn fallback, scoring moves to a worker thread so one slow call 
 the event loop.
 """
 
-import json
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from predmaint.api.answers import answer_readings, api_osf_limit
+from predmaint.api.answers import answer_readings, api_osf_limit, batch_json
 from predmaint.api.deps import ModelDep
 from predmaint.api.metrics import ApiMetrics
 from predmaint.api.recording import AnswerRecorder
@@ -30,6 +29,7 @@ from predmaint.api.schemas import (
     batch_request_model,
 )
 from predmaint.api.single import SingleAnswers
+from predmaint.inference.diagnosis import diagnosis_writer
 from predmaint.models.compiled import SKLEARN
 from predmaint.settings import Settings
 
@@ -39,11 +39,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "A field is missing, of the wrong type, not finite, or implausible."},
     503: {"model": Problem, "description": "No model loaded: the message says how to train one."},
 }
-
-
-def _json(payload: dict[str, Any]) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(body, media_type="application/json")
 
 
 def router(
@@ -59,9 +54,9 @@ def router(
     writes ``/predict``'s answer, the same object as the fast path's (one writer, one record).
     """
     language = settings.language
-    osf_limit = api_osf_limit(settings)
     recorder = recorder or AnswerRecorder(settings.model_copy(update={"api_record_answers": False}))
     single = single or SingleAnswers(settings, metrics, recorder)
+    diagnosis = diagnosis_writer(language, api_osf_limit(settings))
     batch_request = batch_request_model(settings.api_batch_max)
     routes = APIRouter(tags=["prediction"])
 
@@ -100,13 +95,7 @@ def router(
     ) -> Response:
         readings: list[SensorReading] = request.readings  # type: ignore[attr-defined]
         sensors = np.array([r.values() for r in readings], dtype=np.float64)
-        answers = await answer_readings(served, sensors, language, recorder, metrics, osf_limit)
-        return _json(
-            {
-                "predictions": [answer.model_dump() for answer in answers],
-                "count": len(answers),
-                "model_version": served.info.version,
-            }
-        )
+        answers = await answer_readings(served, sensors, language, recorder, metrics)
+        return JSONBytes(batch_json(answers, sensors, diagnosis, served.info.version))
 
     return routes
