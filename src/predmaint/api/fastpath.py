@@ -76,9 +76,8 @@ class FastPredict:
         self.answer = single.answer
         self.observe = metrics.observe
         self.metrics = metrics
-        self.answered: RequestSeries | None = (
-            None  # its 200s, kept at hand once the first is counted
-        )
+        # its 200s' series, kept at hand once the first one is counted
+        self.answered: RequestSeries | None = None
         # Starlette's 500 (its handler, its debug page) for an exception on the fast path
         self.errors = app if isinstance(app, ServerErrorMiddleware) else None
 
