@@ -1,8 +1,10 @@
 """What every request with a body must meet before any route sees it: size, type, read time.
 
-A plain ASGI layer in front of the fast path and FastAPI, so one rule covers every route, the
-ones that exist and the ones added later. FastAPI and the fast path both read a whole body
-before validating it; the only place a size limit can act while the body streams in is here:
+A plain ASGI layer in front of FastAPI, so one rule covers every route, the ones that exist and
+the ones added later; the ``/predict`` fast path, in front of everything, reads its bodies with
+the same :class:`BodyReader` and hands every request whose headers it would refuse to this layer.
+FastAPI and the fast path both read a whole body before validating it; the only place a size
+limit can act while the body streams in is here:
 
 - **size** (413): a ``Content-Length`` above the route's limit is refused before a byte of the
   body is read; a chunked body is counted as it arrives and refused as soon as it passes the limit.
