@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
 
 from predmaint.settings import Settings
 from tests.support.project import DAY, FAST, SHARED_DATA, make_settings
+
+if TYPE_CHECKING:
+    from tests.support.recording_api import RecordingApi
 
 warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -75,6 +78,19 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     result = build_features(settings, DAY)
     train_and_promote(settings, DAY, result.features_path)
     return settings
+
+
+@pytest.fixture(scope="module")
+def recording_api(
+    trained_home: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RecordingApi]:
+    """``predmaint serve`` (a subprocess) on ``trained_home``'s champion with an API key and a
+    data folder of its own, one per test module: :mod:`tests.support.recording_api`."""
+    from tests.support.recording_api import serve_recording
+
+    root = tmp_path_factory.mktemp("recording-api")
+    with serve_recording(trained_home.home, root / "data", root / "server.log") as api:
+        yield api
 
 
 @pytest.fixture

@@ -2,14 +2,16 @@
 # `make test-deploy`, step 1: a Docker engine and the four base images docker-compose.yml builds from.
 #  * no engine answering: start `dockerd` when we are root and it is installed (Debian's docker.io);
 #  * each base image (python, airflow, postgres, redis): use it when present, else pull it, else build the
-#    stand-in of images/<name>/ from a debootstrap'ed Debian 12 base and tag it with the official name.
+#    stand-in of images/<name>/ and tag it with the official name. The stand-ins build on one shared
+#    base (images/base: PATH, apt, the host's CA bundle), itself built on a debootstrap'ed Debian 12.
 # Stand-ins are test fixtures (README.md beside this file says what differs); they carry the label
 # org.predmaint.stand-in=true, and are rebuilt (from the layer cache: seconds) on every run.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 STATE="${PREDMAINT_DEPLOY_STATE:-/var/tmp/predmaint-deploy}"
-BASE_IMAGE=predmaint-test/debian-bookworm:minbase
+MINBASE_IMAGE=predmaint-test/debian-bookworm:minbase
+STAND_IN_BASE=predmaint-test/debian-bookworm:stand-in-base
 mkdir -p "$STATE"
 log() { printf 'test-deploy: %s\n' "$*" >&2; }
 
@@ -48,15 +50,38 @@ debian_mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
-ensure_base() {
-    docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 && return 0
+ensure_minbase() {
+    docker image inspect "$MINBASE_IMAGE" >/dev/null 2>&1 && return 0
     local dir="$STATE/rootfs"
     log "debootstrap Debian 12 minbase from $(debian_mirror) (about a minute)"
     rm -rf "$dir"
     debootstrap --variant=minbase bookworm "$dir" "$(debian_mirror)" >"$STATE/debootstrap.log" 2>&1 \
         || { tail -20 "$STATE/debootstrap.log" >&2; exit 1; }
-    tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
+    tar -C "$dir" -c . | docker import - "$MINBASE_IMAGE" >/dev/null
     rm -rf "$dir"
+}
+
+# docker build of images/<folder>/ tagged <tag>; the context also holds what the Dockerfiles may copy
+# from the host: its CA bundle (ca.crt, for the base) and requirements.lock (for Airflow).
+build_stand_in() {
+    local tag="$1" folder="$2" context="$STATE/context-$2"
+    shift 2
+    rm -rf "$context" && mkdir -p "$context"
+    cp -a "$HERE/images/$folder/." "$context/"
+    cp /etc/ssl/certs/ca-certificates.crt "$context/ca.crt"
+    cp "$ROOT/requirements.lock" "$context/requirements.lock"
+    docker build -q "$@" -t "$tag" "$context" >/dev/null
+}
+
+STAND_IN_BASE_READY=""
+ensure_stand_in_base() {
+    # Once per run, before the first stand-in (from the layer cache: seconds), so a change of
+    # images/base/ or of the host's CA bundle reaches every stand-in.
+    [[ -n "$STAND_IN_BASE_READY" ]] && return 0
+    ensure_minbase
+    log "building the stand-ins' base"
+    build_stand_in "$STAND_IN_BASE" base --build-arg MINBASE="$MINBASE_IMAGE"
+    STAND_IN_BASE_READY=1
 }
 
 is_stand_in() {
@@ -72,7 +97,7 @@ IMAGES=(
 )
 
 ensure_images() {
-    local entry image folder context
+    local entry image folder
     for entry in "${IMAGES[@]}"; do
         read -r image folder <<<"$entry"
         if docker image inspect "$image" >/dev/null 2>&1 && ! is_stand_in "$image"; then
@@ -82,14 +107,9 @@ ensure_images() {
             log "pulled $image"
             continue
         fi
-        ensure_base
-        context="$STATE/context-$folder"
-        rm -rf "$context" && mkdir -p "$context"
-        cp -a "$HERE/images/$folder/." "$context/"
-        cp /etc/ssl/certs/ca-certificates.crt "$context/ca.crt"
-        cp "$ROOT/requirements.lock" "$context/requirements.lock"
+        ensure_stand_in_base
         log "building the stand-in for $image"
-        docker build -q --build-arg BASE="$BASE_IMAGE" -t "$image" "$context" >/dev/null
+        build_stand_in "$image" "$folder" --build-arg BASE="$STAND_IN_BASE"
     done
 }
 

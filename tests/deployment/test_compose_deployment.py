@@ -274,6 +274,13 @@ def test_the_documented_deployment_runs_end_to_end(deployment: Deployment) -> No
     for service, key in (("airflow-apiserver", "airflow"), ("mlflow", "mlflow"), ("api", "api")):
         (binding,) = next(iter(published[service].values()))
         assert binding == {"HostIp": "127.0.0.1", "HostPort": str(deployment.ports[key])}
+    # Redis runs as the image's redis user (uid 999), not as root: its server process is PID 1.
+    uids = re.search(
+        r"^Uid:\s+(\d+)\s+(\d+)",
+        deployment.dc("exec", "-T", "redis", "cat", "/proc/1/status").stdout,
+        re.M,
+    )
+    assert uids and uids.groups() == ("999", "999"), f"redis' PID 1 (real, effective uid): {uids}"
     for name, container in deployment.containers().items():
         if name not in ("postgres", "redis"):
             assert "MLFLOW_DISABLE_TELEMETRY=true" in container["Config"]["Env"], name

@@ -17,38 +17,21 @@ from predmaint.api.schemas import SPEC_EXAMPLE
 from predmaint.inference.ids import prediction_id_time_ms
 from predmaint.monitoring.daily import monitor_day
 from predmaint.settings import Settings
+from tests.support.recording_api import KEY, RecordingApi, served_answers
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-KEY = {"X-API-Key": "loop-k3y"}
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("loop-data")
+def data_dir(recording_api: RecordingApi) -> Path:
+    return recording_api.data_dir
 
 
 @pytest.fixture(scope="module")
-def api(
-    trained_home: Settings, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[httpx.Client]:
-    log = tmp_path_factory.mktemp("api") / "server.log"
-    with (
-        predmaint_server(
-            trained_home.home,
-            log=log,
-            data_dir=str(data_dir),
-            api_key=KEY["X-API-Key"],
-            api_record_flush_s="0.2",
-        ) as url,
-        httpx.Client(base_url=url, timeout=30, headers=KEY) as client,
-    ):
+def api(recording_api: RecordingApi) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=recording_api.url, timeout=30, headers=KEY) as client:
         yield client
-
-
-def served(data_dir: Path) -> pd.DataFrame:
-    files = sorted((data_dir / "served").glob("ds=*/*.parquet"))
-    return pd.concat(pd.read_parquet(f) for f in files) if files else pd.DataFrame()
 
 
 def test_every_answer_has_an_id_and_is_recorded(api: httpx.Client, data_dir: Path) -> None:
@@ -64,11 +47,11 @@ def test_every_answer_has_an_id_and_is_recorded(api: httpx.Client, data_dir: Pat
     # and the background task writes them to served/ds=<today>/ with inputs, outputs, version
     wait_for(
         "the answers in served/",
-        lambda: set(ids) <= set(served(data_dir).get("prediction_id", [])),
+        lambda: set(ids) <= set(served_answers(data_dir).get("prediction_id", [])),
         timeout=20,
         interval=0.2,
     )
-    table = served(data_dir).set_index("prediction_id").loc[one["prediction_id"]]
+    table = served_answers(data_dir).set_index("prediction_id").loc[one["prediction_id"]]
     assert table["air_temperature"] == SPEC_EXAMPLE["air_temperature"]
     assert table["failure_probability"] == pytest.approx(one["failure_probability"])
     assert (table["prediction"], table["model_version"]) == (

@@ -14,10 +14,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-import pandas as pd
 import pytest
 import tritonclient.http as triton
-from bench.common import predmaint_server
 from tritonclient.utils import InferenceServerException
 
 from predmaint.api.oip import INPUT_NAME, OUTPUT_NAMES
@@ -25,33 +23,23 @@ from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.models.compiled import probe_readings
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
+from tests.support.recording_api import KEY, RecordingApi, served_answers
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 MODEL = "predmaint-failure-classifier"
-KEY = {"X-API-Key": "oip-k3y"}
 #: Break a documented AI4I failure rule by a wide margin (overstrain; power above 9,000 W).
 FAILURES = np.array([[300.0, 310.0, 1350, 65.0, 230], [300.0, 310.0, 1250, 76.0, 50]])
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("oip-data")
+def data_dir(recording_api: RecordingApi) -> Path:
+    return recording_api.data_dir
 
 
 @pytest.fixture(scope="module")
-def url(
-    trained_home: Settings, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    log = tmp_path_factory.mktemp("oip") / "server.log"
-    with predmaint_server(
-        trained_home.home,
-        log=log,
-        data_dir=str(data_dir),
-        api_key=KEY["X-API-Key"],
-        api_record_flush_s="0.2",
-    ) as base:
-        yield base
+def url(recording_api: RecordingApi) -> str:
+    return recording_api.url
 
 
 @pytest.fixture(scope="module")
@@ -141,18 +129,13 @@ def test_infer_answers_are_recorded_and_take_feedback(
 ) -> None:
     result = infer(client, FAILURES)
     ids = [i.decode() for i in result.as_numpy("prediction_id").tolist()]
-
-    def served() -> pd.DataFrame:
-        files = sorted((data_dir / "served").glob("ds=*/*.parquet"))
-        return pd.concat(pd.read_parquet(f) for f in files) if files else pd.DataFrame()
-
     wait_for(
         "the OIP answers in served/",
-        lambda: set(ids) <= set(served().get("prediction_id", [])),
+        lambda: set(ids) <= set(served_answers(data_dir).get("prediction_id", [])),
         timeout=20,
         interval=0.2,
     )
-    row = served().set_index("prediction_id").loc[ids[0]]
+    row = served_answers(data_dir).set_index("prediction_id").loc[ids[0]]
     assert row["torque"] == FAILURES[0][3] and row["prediction"] == 1
     outcome = {"prediction_id": ids[0], "outcome": "failure"}
     answer = httpx.post(f"{url}/feedback", json=outcome, headers=KEY, timeout=30).json()

@@ -729,6 +729,13 @@ def test_the_api_writes_the_data_volume_as_the_airflow_user() -> None:
         assert prepared and "chown -R 50000:0 /opt/predmaint" in prepared[0], stage.image
 
 
+def test_redis_runs_as_the_images_redis_user(services: dict[str, dict[str, Any]]) -> None:
+    """The official image starts as root and its entrypoint drops to ``redis`` only for a bare
+    ``redis-server`` command; ours is ``sh -c`` (the password stays off the command line), so the
+    service names the user itself (the deploy test reads the server's uid in the container)."""
+    assert str(services["redis"].get("user")) in ("redis", "999", "999:999"), "redis runs as root"
+
+
 def test_named_volumes_are_declared_used_and_the_only_bind_mount_is_read_only(
     services: dict[str, dict[str, Any]], test_env: dict[str, str]
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -106,6 +108,52 @@ def test_the_same_id_twice_keeps_the_latest_observation_then_the_last_recorded(
         load_outcomes(settings, end=DAY).set_index("prediction_id").loc["20261125-bbbb", "outcome"]
         == "failure"
     )
+
+
+def test_replicas_sharing_the_data_folder_never_replace_each_others_records(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    # given two API replicas on one data volume, recording /feedback in the same microsecond
+    settings = settings_factory()
+    results = [
+        record_outcomes(
+            settings,
+            pd.DataFrame(  # a good outcome and one with a bad failure mode
+                {
+                    "prediction_id": [pid] * 2,
+                    "outcome": ["failure"] * 2,
+                    "failure_mode": ["HDF", "?"],
+                }
+            ),
+            known_ids=KNOWN,
+            source="api-feedback",
+            recorded_at=AT,
+            host=host,
+        )
+        for pid, host in (("20261125-aaaa", "api-7f9c"), ("20261125-bbbb", "api-3e1d"))
+    ]
+    # then each wrote its own record and its own quarantine file, named after its host
+    recorded = [r.recorded_path for r in results]
+    quarantined = [r.quarantine_path for r in results]
+    assert None not in recorded and None not in quarantined
+    assert recorded[0] != recorded[1] and quarantined[0] != quarantined[1]
+    assert "-api-7f9c-" in recorded[0].name and "-api-3e1d-" in recorded[1].name  # type: ignore[union-attr]
+    assert "-api-7f9c-" in quarantined[0].name  # type: ignore[union-attr]
+    # and both outcomes count
+    assert set(load_outcomes(settings, end=DAY)["prediction_id"]) == {
+        "20261125-aaaa",
+        "20261125-bbbb",
+    }
+    # by default the name is this machine's (a container's hostname in Docker)
+    default = record_outcomes(
+        settings,
+        pd.DataFrame({"prediction_id": ["20261125-cccc"], "outcome": ["no_failure"]}),
+        known_ids=KNOWN,
+        source="api-feedback",
+        recorded_at=AT,
+    )
+    assert default.recorded_path is not None
+    assert f"-{socket.gethostname()}-{os.getpid()}-" in default.recorded_path.name
 
 
 def test_dropped_files_are_ingested_once_and_an_unusable_one_is_set_aside(

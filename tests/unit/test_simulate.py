@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from predmaint.data.columns import normalise_header
 from predmaint.data.schemas import labelled_schema
 from predmaint.data.simulate import WEAR_PER_PROCESS, failure_modes, simulate_readings
 from predmaint.data.validation import validate_frame
@@ -90,6 +92,18 @@ def test_labels_follow_the_failure_rules(day: pd.DataFrame) -> None:
     assert (day["machine_failure"] == day[["twf", "hdf", "pwf", "osf", "rnf"]].max(axis=1)).all()
     assert day.loc[day["twf"] == 1, "tool_wear"].between(200, 242).all()
     assert 0.02 < day["machine_failure"].mean() < 0.08  # the file's Type L rate is 3.9 %
+
+
+def test_the_rules_flag_the_real_files_failures_exactly(raw_csv: Path) -> None:
+    # given every reading of AI4I 2020, all three machine types, with typed columns
+    real = pd.read_csv(raw_csv)
+    real.columns = [normalise_header(c) for c in real.columns]
+    assert set(real["type"]) == {"L", "M", "H"}
+    # when the simulator's rules (limits of predmaint.data.failure_rules) label them
+    rules = failure_modes(real)
+    # then HDF, PWF and OSF (deterministic) are exactly the file's flags
+    for mode in ("hdf", "pwf", "osf"):
+        assert (rules[mode] == real[mode]).all(), mode
 
 
 def test_same_day_same_readings_other_day_other_readings() -> None:

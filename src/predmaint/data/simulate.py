@@ -29,10 +29,16 @@ from predmaint.data.columns import (
     TOOL_WEAR,
     TORQUE,
 )
+from predmaint.data.failure_rules import (
+    HDF_SPEED_RPM,
+    HDF_TEMP_DIFFERENCE_K,
+    OSF_LIMITS,
+    PWF_POWER_W,
+    TWF_WINDOW_MIN,
+)
 from predmaint.data.plant import TIMESTAMP_DTYPE
 
 WEAR_PER_PROCESS = {"L": 2, "M": 3, "H": 5}
-OVERSTRAIN_LIMIT = {"L": 11_000.0, "M": 12_000.0, "H": 13_000.0}
 TYPE_SHARE = {"L": 0.5, "M": 0.3, "H": 0.2}
 #: Speed from power: least-squares fit of speed = a / torque + b on the public file (sd 71 rpm),
 #: bounded by the file's observed ranges (torque from 3.8 Nm, speed up to 2,886 rpm).
@@ -42,8 +48,6 @@ TWF_PROBABILITY = 0.4  # share of tool replacements that end in a tool-wear fail
 RNF_PROBABILITY = 0.001
 #: Machines of a simulated plant (``PREDMAINT_SIMULATED_MACHINES`` for the batch job's days).
 DEFAULT_MACHINES = 20
-#: A tool is replaced (or fails) at a wear drawn uniformly in this window [min].
-REPLACEMENT_WINDOW = (200.0, 240.0)
 
 
 def _normalised_walk(rng: np.random.Generator, n: int, sd: float) -> np.ndarray:
@@ -55,12 +59,13 @@ def _normalised_walk(rng: np.random.Generator, n: int, sd: float) -> np.ndarray:
 def failure_modes(frame: pd.DataFrame) -> pd.DataFrame:
     """The deterministic failure rules (HDF, PWF, OSF) as 0/1 columns for ``frame``."""
     power = frame[TORQUE] * frame[ROTATIONAL_SPEED] * 2 * np.pi / 60
-    limit = frame["type"].map(OVERSTRAIN_LIMIT).fillna(OVERSTRAIN_LIMIT["L"])
+    limit = frame["type"].map(OSF_LIMITS).fillna(OSF_LIMITS["L"])
+    low, high = PWF_POWER_W
     return pd.DataFrame(
         {
-            "hdf": (frame[PROCESS_TEMPERATURE] - frame[AIR_TEMPERATURE] < 8.6)
-            & (frame[ROTATIONAL_SPEED] < 1380),
-            "pwf": (power < 3500) | (power > 9000),
+            "hdf": (frame[PROCESS_TEMPERATURE] - frame[AIR_TEMPERATURE] < HDF_TEMP_DIFFERENCE_K)
+            & (frame[ROTATIONAL_SPEED] < HDF_SPEED_RPM),
+            "pwf": (power < low) | (power > high),
             "osf": frame[TOOL_WEAR] * frame[TORQUE] > limit,
         },
         index=frame.index,
@@ -81,7 +86,7 @@ def _tool_wear(
     variant's step; at the tool's replacement wear the reading is the tool's last (it is replaced,
     or fails instead) and the next reading starts a new tool.
     """
-    low, high = REPLACEMENT_WINDOW
+    low, high = TWF_WINDOW_MIN  # a tool is replaced (or fails) at a wear drawn in this window
     step = np.array([WEAR_PER_PROCESS[str(t)] for t in types], dtype=float)
     current = rng.integers(0, int(low), len(types)).astype(float)
     replace_at = rng.uniform(low, high, len(types))

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from predmaint.data.columns import FAILURE_MODES, TARGET, TOOL_WEAR
+from predmaint.data.failure_rules import TWF_WINDOW_MIN
 from predmaint.data.simulate import (
-    REPLACEMENT_WINDOW,
     RNF_PROBABILITY,
     TWF_PROBABILITY,
     WEAR_PER_PROCESS,
@@ -26,7 +26,7 @@ from predmaint.data.simulate import (
 
 #: Width of the replacement-wear window (200-240 min): the chance that a reading past 200 min
 #: is the tool's last is its wear step over this width.
-_REPLACEMENT_WINDOW = REPLACEMENT_WINDOW[1] - REPLACEMENT_WINDOW[0]
+_REPLACEMENT_WINDOW = TWF_WINDOW_MIN[1] - TWF_WINDOW_MIN[0]
 
 
 def _truth(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -37,7 +37,7 @@ def _truth(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     modes = failure_modes(typed)
     step = typed["type"].map(WEAR_PER_PROCESS).fillna(WEAR_PER_PROCESS["L"])
     twf_chance = np.where(
-        frame[TOOL_WEAR] >= 200, TWF_PROBABILITY * step / _REPLACEMENT_WINDOW, 0.0
+        frame[TOOL_WEAR] >= TWF_WINDOW_MIN[0], TWF_PROBABILITY * step / _REPLACEMENT_WINDOW, 0.0
     )
     n = len(frame)
     return pd.DataFrame(

@@ -38,23 +38,22 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from predmaint.data.columns import MACHINE_TYPES
+# The limits are the data's (the simulator draws its labels from them), re-exported from here.
+from predmaint.data.failure_rules import (
+    HDF_SPEED_RPM,
+    HDF_TEMP_DIFFERENCE_K,
+    OSF_LIMITS,
+    PWF_POWER_W,
+    TWF_WINDOW_MIN,
+)
 
 FailureMode = Literal["TWF", "HDF", "PWF", "OSF", "RNF"]
 #: The data's failure modes, in the order of the label columns (``twf`` … ``rnf``).
 MODES: tuple[FailureMode, ...] = ("TWF", "HDF", "PWF", "OSF", "RNF")
 Bound = Literal["minimum", "maximum", "window"]
 
-HDF_TEMP_DIFFERENCE_K = 8.6
-HDF_SPEED_RPM = 1380.0
-PWF_POWER_W = (3500.0, 9000.0)
-#: Overstrain limit [min·Nm] per machine type.
-OSF_LIMITS: dict[str, float] = {"L": 11000.0, "M": 12000.0, "H": 13000.0}
-TWF_WINDOW_MIN = (200.0, 240.0)
 RAD_S_PER_RPM = 2.0 * math.pi / 60.0  # rpm -> rad/s, as in ``estimated_power``
 _OMEGA = RAD_S_PER_RPM
-
-assert tuple(OSF_LIMITS) == MACHINE_TYPES, "an overstrain limit per machine type"
 
 
 @dataclass(frozen=True, slots=True)

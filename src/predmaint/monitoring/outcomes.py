@@ -11,15 +11,20 @@ An outcome without ``observed_at`` counts as observed when it was recorded, so a
 later without a time replaces what was sent before. Every record is kept on disk (the audit
 trail); the rule is applied when outcomes are read (:func:`latest_outcomes`).
 
-Layout: ``outcomes/ds=<day recorded>/recorded-<UTC time>-<source>.parquet``, written atomically.
+Layout: ``outcomes/ds=<day recorded>/recorded-<UTC time>-<host>-<pid>-<n>-<source>.parquet``,
+written atomically. The host, process and a per-process count make each name the writer's own, so
+API replicas (or workers) that share the data volume never replace each other's records.
 Files a plant drops in ``outcomes/ds=…/`` are ingested by :func:`ingest_dropped`, which records
 them and moves the original into that folder's ``.ingested/``.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import shutil
+import socket
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -51,6 +56,8 @@ NOTE_MAX = 2000
 #: Outcomes one ``POST /feedback`` may carry (its body limit is sized from it).
 FEEDBACK_MAX = 10_000
 UNKNOWN_ID = "prediction_id: unknown (no prediction was made with this id)"
+#: Numbers this process's records: two recorded in the same microsecond still differ.
+_RECORDS = itertools.count()
 
 
 def _parses_as_time(series: pd.Series) -> pd.Series:
@@ -214,16 +221,19 @@ def record_outcomes(
     source: str,
     recorded_at: datetime | None = None,
     ds: date | None = None,
+    host: str | None = None,
 ) -> OutcomeIngest:
     """Validate outcomes and record the good ones under ``outcomes/ds=<ds>/`` (default: the UTC
     day of recording; a dropped file stays in the day it was dropped for).
 
-    Bad rows go to ``quarantine/ds=…/outcomes-<source>-<time>.csv``. Nothing is recorded when no
-    row is valid; that is not an error (the ingest result says so).
+    Bad rows go to ``quarantine/ds=…/outcomes-<source>-<time>-<host>-<pid>-<n>.csv``. Nothing is
+    recorded when no row is valid; that is not an error (the ingest result says so). ``host``
+    (default: this machine's name, a container's id in Docker) goes in both file names.
     """
     now = (recorded_at or datetime.now(UTC)).astimezone(UTC)
     day = ds or now.date()
-    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+    writer = f"{_slug(host or socket.gethostname())}-{os.getpid()}-{next(_RECORDS)}"
+    stamp = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{writer}"
     name = _slug(source)
     result = validate_outcomes(frame, known_ids, stage=f"outcomes-{name}-{stamp}")
     quarantine = result.write_quarantine(partition_dir(settings.quarantine_dir, day))
