@@ -80,3 +80,17 @@ def test_api_ids_are_unique_sortable_by_time_and_never_look_like_batch_ids() -> 
     assert early < late, "a later id sorts after an earlier one"
     assert prediction_id_time_ms(early) == 1_700_000_000_000
     assert prediction_id_time_ms(batch_prediction_id(DAY, "f.csv", 1)) is None
+
+
+def test_api_ids_random_part_uses_every_digit_in_every_position() -> None:
+    # given ids made within the same millisecond (the time part is shared)
+    ids = [new_prediction_id(now_ms=1_700_000_000_000) for _ in range(5_000)]
+    assert len({i[:10] for i in ids}) == 1 and len(set(ids)) == len(ids)
+    # then each of the 16 random positions takes all 32 Crockford digits (80 random bits)
+    for position in range(10, 26):
+        assert len({i[position] for i in ids}) == 32, position
+
+
+def test_api_ids_time_part_is_the_crockford_encoding_of_the_milliseconds() -> None:
+    for ms in (0, 1, 1023, 1_700_000_000_000, (1 << 48) - 1):
+        assert prediction_id_time_ms(new_prediction_id(now_ms=ms)) == ms, ms

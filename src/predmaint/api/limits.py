@@ -1,8 +1,10 @@
 """What every request with a body must meet before any route sees it: size, type, read time.
 
-A plain ASGI layer in front of the fast path and FastAPI, so one rule covers every route, the
-ones that exist and the ones added later. FastAPI and the fast path both read a whole body
-before validating it; the only place a size limit can act while the body streams in is here:
+A plain ASGI layer in front of FastAPI, so one rule covers every route, the ones that exist and
+the ones added later; the ``/predict`` fast path, in front of everything, reads its bodies with
+the same :class:`BodyReader` and hands every request whose headers it would refuse to this layer.
+FastAPI and the fast path both read a whole body before validating it; the only place a size
+limit can act while the body streams in is here:
 
 - **size** (413): a ``Content-Length`` above the route's limit is refused before a byte of the
   body is read; a chunked body is counted as it arrives and refused as soon as it passes the limit.
@@ -175,16 +177,16 @@ async def _refuse(send: Send, path: str, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _replay(message: Message, receive: Receive) -> Receive:
+def replay(message: Message, receive: Receive) -> Receive:
     """A ``receive`` that hands the whole body over once, then defers to the server's."""
     pending: list[Message] = [message]
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         if pending:
             return pending.pop()
         return await receive()
 
-    return replay
+    return replayed
 
 
 def document_refusals(routes: Iterable[BaseRoute]) -> None:
@@ -196,51 +198,25 @@ def document_refusals(routes: Iterable[BaseRoute]) -> None:
                 route.responses.setdefault(status, {"description": description, "content": content})
 
 
-class RequestLimits:
-    """Refuses oversized (413), non-JSON (415) and too slow (408) bodies on every route."""
+class BodyReader:
+    """Reads a request's whole body within the route's size limit and the read deadline.
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        limits: BodyLimits,
-        timeout_s: float,
-        routes: Iterable[BaseRoute] = (),
-    ) -> None:
-        self.app = app
+    Shared by :class:`RequestLimits` (every route) and the ``/predict`` fast path
+    (:mod:`predmaint.api.fastpath`), so both apply the same rules with one deadline sweep.
+    """
+
+    def __init__(self, limits: BodyLimits, timeout_s: float, routes: Iterable[BaseRoute] = ()):
         self.limits = limits
         self.exact = limits.exact
         self.deadlines = _Deadlines(timeout_s)
         self.routes = routes  # for the metrics label of a refused request
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
-            await self.app(scope, receive, send)
-            return
-        limit = self.exact.get(scope["path"]) or self.limits.for_path(scope["path"])
-        content_type: bytes | None = None
-        length: bytes | None = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                content_type = value if content_type is None else b"several Content-Type headers"
-            elif name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding":
-                chunked = True
-        if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(scope, send, 413, self._too_large(scope, limit))
-            return
-        has_body = chunked or (length is not None and length != b"0")
-        if (content_type is not None or has_body) and not accepted(scope["path"], content_type):
-            sent = (
-                "no Content-Type" if content_type is None else content_type[:100].decode("latin-1")
-            )
-            wanted = "application/json"
-            if takes_binary(scope["path"]):
-                wanted += " or application/octet-stream (binary tensor data)"
-            detail = f"send the body as Content-Type: {wanted} (got {sent})"
-            await self._refuse(scope, send, 415, detail)
-            return
+    def limit(self, path: str) -> int:
+        return self.exact.get(path) or self.limits.for_path(path)
+
+    async def read(self, scope: Scope, receive: Receive, send: Send, limit: int) -> Message | int:
+        """The whole body as one message, or the status of the refusal sent instead (408, 413;
+        0 when the client went away)."""
         task = current_task()
         assert task is not None
         deadlines = self.deadlines
@@ -250,22 +226,23 @@ class RequestLimits:
             if message.get("more_body", False) or message["type"] != "http.request":
                 whole = await self._read_rest(message, receive, limit)
                 if whole is None:  # the client went away
-                    return
+                    return 0
                 message = whole
             if len(message.get("body", b"")) > limit:
-                await self._refuse(scope, send, 413, self._too_large(scope, limit))
-                return
+                await self.refuse(scope, send, 413, self.too_large(scope, limit))
+                return 413
         except CancelledError:
             if task not in deadlines.expired:
                 raise
             task.uncancel()
             detail = f"the request body did not arrive within {deadlines.timeout:g} s"
-            await self._refuse(scope, send, 408, detail)
-            return
+            await self.refuse(scope, send, 408, detail)
+            return 408
         finally:
             del deadlines.reading[task]
-            deadlines.expired.discard(task)
-        await self.app(scope, _replay(message, receive), send)
+            if deadlines.expired:
+                deadlines.expired.discard(task)
+        return message
 
     @staticmethod
     async def _read_rest(first: Message, receive: Receive, limit: int) -> Message | None:
@@ -285,15 +262,58 @@ class RequestLimits:
         return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     @staticmethod
-    def _too_large(scope: Scope, limit: int) -> str:
+    def too_large(scope: Scope, limit: int) -> str:
         return (
             f"the request body is larger than {limit:,} bytes, the limit of {scope['path'][:100]}"
             " (PREDMAINT_API_BODY_LIMITS)"
         )
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
+    async def refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
         for route in self.routes:  # label the refusal with its route, as the router would
             if route.matches(scope)[0] is not Match.NONE:
                 scope["route"] = route
                 break
         await _refuse(send, scope["path"], status, detail)
+
+
+class RequestLimits:
+    """Refuses oversized (413), non-JSON (415) and too slow (408) bodies on every route."""
+
+    def __init__(self, app: ASGIApp, reader: BodyReader) -> None:
+        self.app = app
+        self.reader = reader
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        reader = self.reader
+        limit = reader.limit(scope["path"])
+        content_type: bytes | None = None
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value if content_type is None else b"several Content-Type headers"
+            elif name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if length is not None and length.isdigit() and int(length) > limit:
+            await reader.refuse(scope, send, 413, reader.too_large(scope, limit))
+            return
+        has_body = chunked or (length is not None and length != b"0")
+        if (content_type is not None or has_body) and not accepted(scope["path"], content_type):
+            sent = (
+                "no Content-Type" if content_type is None else content_type[:100].decode("latin-1")
+            )
+            wanted = "application/json"
+            if takes_binary(scope["path"]):
+                wanted += " or application/octet-stream (binary tensor data)"
+            detail = f"send the body as Content-Type: {wanted} (got {sent})"
+            await reader.refuse(scope, send, 415, detail)
+            return
+        message = await reader.read(scope, receive, send, limit)
+        if isinstance(message, int):  # refused, or the client went away
+            return
+        await self.app(scope, replay(message, receive), send)

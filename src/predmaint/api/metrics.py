@@ -48,7 +48,7 @@ _REQUEST_LABELS = ("route", "method", "status")
 _BOUNDS = [floatToGoString(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
 
 
-class _Series:
+class RequestSeries:
     """One request series: count, latency sum, and counts per latency bucket (last: above all)."""
 
     __slots__ = ("buckets", "count", "created", "seconds")
@@ -58,6 +58,12 @@ class _Series:
         self.created = time()
         self.seconds = 0.0
         self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+
+    def add(self, seconds: float) -> None:
+        """One request that took ``seconds``."""
+        self.count += 1
+        self.seconds += seconds
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # first bound >= seconds
 
 
 class _Counted:
@@ -118,7 +124,7 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.series: dict[tuple[str, str, int], _Series] = {}
+        self.series: dict[tuple[str, str, int], RequestSeries] = {}
         self.predictions: dict[tuple[int, str], _Counted] = {}
         self.registry.register(_HotSeries(self))
         self.model_info = Gauge(
@@ -138,14 +144,16 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+    def series_of(self, route: str, method: str, status: int) -> RequestSeries:
+        """The request series of a route template, method and status (new: created now)."""
         key = (route, method, status)
         series = self.series.get(key)
         if series is None:
-            series = self.series[key] = _Series()
-        series.count += 1
-        series.seconds += seconds
-        series.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # first bound >= seconds
+            series = self.series[key] = RequestSeries()
+        return series
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.series_of(route, method, status).add(seconds)
 
     def predicted(self, prediction: int, risk_level: str, count: int = 1) -> None:
         key = (prediction, risk_level)

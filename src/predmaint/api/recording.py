@@ -10,8 +10,10 @@ queue holds ``api_record_queue_max`` answers (the disk stalled, or a burst outra
 new answers are dropped and counted in ``predmaint_answers_dropped_total``: a request is never
 blocked or failed for the record's sake. Stopping the app flushes what is left.
 
-An answer's id is a ULID (:func:`predmaint.inference.ids.new_prediction_id`), added last to
-its JSON body by :func:`stamp`, so the spec's fields keep their place and shape.
+An answer's id is a ULID (:func:`predmaint.inference.ids.new_prediction_id`), the last field of
+its JSON body (:func:`stamp` adds it to a written body; ``/predict``'s writer,
+:mod:`predmaint.api.single`, writes it there itself), so the spec's fields keep their place and
+shape.
 """
 
 from __future__ import annotations

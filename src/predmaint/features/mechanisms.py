@@ -52,7 +52,8 @@ FailureMode = Literal["TWF", "HDF", "PWF", "OSF", "RNF"]
 MODES: tuple[FailureMode, ...] = ("TWF", "HDF", "PWF", "OSF", "RNF")
 Bound = Literal["minimum", "maximum", "window"]
 
-_OMEGA = 2.0 * math.pi / 60.0  # rpm -> rad/s, as in ``estimated_power``
+RAD_S_PER_RPM = 2.0 * math.pi / 60.0  # rpm -> rad/s, as in ``estimated_power``
+_OMEGA = RAD_S_PER_RPM
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,15 @@ from predmaint.api.deps import require_api_key
 from predmaint.api.metrics import ApiMetrics
 from predmaint.api.recording import AnswerRecorder
 from predmaint.api.routes import feedback, health, model, oip, predict, prometheus, reports
+from predmaint.api.single import SingleAnswers
 from predmaint.settings import Settings
 
 
 def api_router(
-    settings: Settings, metrics: ApiMetrics, recorder: AnswerRecorder | None = None
+    settings: Settings,
+    metrics: ApiMetrics,
+    recorder: AnswerRecorder | None = None,
+    single: SingleAnswers | None = None,
 ) -> APIRouter:
     """All routes; ``/predict*``, ``/model``, ``/feedback``, ``/reports`` and the Open Inference
     Protocol's ``infer`` behind the API key when one is configured (its probes and metadata are
@@ -22,7 +26,7 @@ def api_router(
     """
     router = APIRouter()
     guarded = [Depends(require_api_key)] if settings.api_key else []
-    router.include_router(predict.router(settings, metrics, recorder), dependencies=guarded)
+    router.include_router(predict.router(settings, metrics, recorder, single), dependencies=guarded)
     router.include_router(model.router, dependencies=guarded)
     router.include_router(feedback.router, dependencies=guarded)
     router.include_router(reports.router, dependencies=guarded)

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from predmaint import __version__
-from predmaint.api.answers import answer_readings, api_osf_limit
+from predmaint.api.answers import Answer, answer_readings
 from predmaint.api.deps import HolderDep
 from predmaint.api.handlers import describe
 from predmaint.api.holder import ModelHolder, ServedModel
@@ -48,7 +48,6 @@ from predmaint.api.oip import (
     inline_schema,
 )
 from predmaint.api.recording import AnswerRecorder
-from predmaint.api.schemas import Prediction
 from predmaint.api.tensors import Requested, encode, readings, requested_outputs, split_body
 from predmaint.models.compiled import ONNX_RUNTIME
 from predmaint.settings import Settings
@@ -83,12 +82,12 @@ def _served(holder: ModelHolder, name: str, model_name: str, version: str | None
     return served
 
 
-def _failure_mode(answer: Prediction) -> str:
+def _failure_mode(answer: Answer) -> str:
     """The answer's failure mode, "" when none (a BYTES tensor has no null)."""
     return "" if answer.failure_mode is None else answer.failure_mode
 
 
-def _columns(answers: list[Prediction]) -> dict[str, list[Any]]:
+def _columns(answers: list[Answer]) -> dict[str, list[Any]]:
     """The answers as one column per output tensor."""
     return {
         FAILURE_PROBABILITY: [a.failure_probability for a in answers],
@@ -104,7 +103,7 @@ def _answer(
     name: str,
     served: ServedModel,
     outputs: list[Requested],
-    answers: list[Prediction],
+    answers: list[Answer],
 ) -> Response:
     """The inference response: JSON, or JSON then binary tensor data when any output asks."""
     columns = _columns(answers)
@@ -237,9 +236,7 @@ def infer_router(
         parsed = _parse(head)
         outputs = requested_outputs(parsed)
         sensors = readings(parsed, binary, max_rows)
-        answers = await answer_readings(
-            served, sensors, language, recorder, metrics, api_osf_limit(settings)
-        )
+        answers = await answer_readings(served, sensors, language, recorder, metrics)
         return _answer(parsed.id, name, served, outputs, answers)
 
     description = (
