@@ -52,6 +52,7 @@ BATCH_TASKS = {
     "generate_predictions",
     "inference_report",
     "check_inputs_readable",
+    "shadow_predictions",
 }
 
 
