@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -187,3 +189,19 @@ def test_effective_size_by_fft_equals_the_sum_over_lags() -> None:
     rho = np.array([centred[:-k] @ centred[k:] for k in range(1, lags + 1)]) / (centred @ centred)
     tau = 1 + 2 * np.sum((1 - np.arange(1, lags + 1) / (lags + 1)) * rho)
     assert effective_size(walk) == pytest.approx(900 / max(tau, 1.0), rel=1e-9)
+
+
+def test_drift_and_metrics_import_scipy_stats_only_for_a_verdict() -> None:
+    # given a fresh process that imports the drift and metrics modules (as the batch job, the
+    # API and the monitoring pages do) and then judges a batch
+    script = (
+        "import sys\n"
+        "import predmaint.features.drift, predmaint.monitoring.metrics\n"
+        "print('scipy.stats' in sys.modules)\n"
+        "from predmaint.monitoring.metrics import wilson\n"
+        "print(wilson(8, 10).low is not None, 'scipy.stats' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    # then scipy.stats (0.4 s) is not imported with them, only when an interval is computed
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["False", "True", "True"]

@@ -91,6 +91,26 @@ def test_repeats_count_exact_copies_only() -> None:
     assert repeats.count == 3 and repeats.examples == [3, 4, 5]
 
 
+def test_repeats_over_many_chunks_are_those_a_set_of_every_reading_finds() -> None:
+    # given chunks of many sizes, some drawn from a small pool of readings, some all new
+    rng = np.random.default_rng(5)
+    pool = rng.normal(size=(3000, 5))
+    repeats, seen, expected = RepeatedReadings(), set(), 0
+    for i in range(40):
+        size = int(rng.integers(1, 2500))
+        chunk = pool[rng.integers(0, len(pool), size)] if i % 3 else rng.normal(size=(size, 5))
+        # when each chunk is counted
+        found = repeats.add(chunk, np.arange(size))
+        # then its repeats are the readings already seen, in an earlier chunk or this one
+        again = 0
+        for row in map(tuple, chunk):
+            again += row in seen
+            seen.add(row)
+        assert found == again, i
+        expected += again
+    assert repeats.count == expected > 0
+
+
 def test_plant_columns_are_kept_typed_and_bad_ones_named() -> None:
     result = ReadingsCheck("s").check(_zoo())
     rejected = result.quarantined

@@ -101,7 +101,11 @@ class RepeatedReadings:
 
     count: int = 0
     examples: list[Any] = field(default_factory=list)
-    _seen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    #: The hashes of earlier chunks as sorted runs of decreasing size (each at most half the
+    #: one before it, as the bits of a binary counter): a chunk is looked up in the few runs
+    #: and merged into the small ones only. One sorted array, merged whole with every chunk,
+    #: made the day quadratic: 6.6 s for 5 M distinct readings, 57 s for 20 M (one core).
+    _runs: list[np.ndarray] = field(default_factory=list)
 
     def add(self, sensors: np.ndarray, ids: np.ndarray) -> int:
         """Count the repeats among ``sensors`` (rows of five values); return how many."""
@@ -112,19 +116,42 @@ class RepeatedReadings:
         repeat = pd.Series(hashes, copy=False).duplicated(keep="first").to_numpy(copy=True)
         firsts = np.flatnonzero(~repeat)
         new = hashes[firsts]
-        if len(self._seen):
-            where = np.searchsorted(self._seen, new).clip(max=len(self._seen) - 1)
-            known = self._seen[where] == new
+        # in sorted order: searchsorted walks each run once instead of jumping about it
+        order = np.argsort(new)
+        new, firsts = new[order], firsts[order]
+        if self._runs:
+            known = np.zeros(len(new), dtype=bool)
+            for run in self._runs:
+                where = np.searchsorted(run, new).clip(max=len(run) - 1)
+                known |= run[where] == new
             repeat[firsts[known]] = True  # first in this chunk, but an earlier chunk had it
             new = new[~known]
-        # Both runs are sorted: the stable sort (timsort) merges them in linear time.
-        self._seen = np.sort(np.concatenate([self._seen, np.sort(new)]), kind="stable")
+        self._remember(new)
         found = int(repeat.sum())
         if found and len(self.examples) < EXAMPLES:
             picked = ids[repeat][: EXAMPLES - len(self.examples)]
             self.examples.extend(v.item() if hasattr(v, "item") else v for v in picked)
         self.count += found
         return found
+
+    def _remember(self, run: np.ndarray) -> None:
+        """Keep ``run`` (sorted, none known yet), merged with the runs not larger than it."""
+        while self._runs and len(self._runs[-1]) <= len(run):
+            run = _merge(self._runs.pop(), run)
+        if len(run):
+            self._runs.append(run)
+
+
+def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two sorted arrays without common values as one, in linear time (numpy's stable sort of
+    their concatenation took 190 ms for 4 M + 125,000 hashes)."""
+    at = np.searchsorted(a, b) + np.arange(len(b))
+    merged = np.empty(len(a) + len(b), dtype=a.dtype)
+    from_b = np.zeros(len(merged), dtype=bool)
+    from_b[at] = True
+    merged[at] = b
+    merged[~from_b] = a
+    return merged
 
 
 def _row_hash(sensors: np.ndarray) -> np.ndarray:

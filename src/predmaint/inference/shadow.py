@@ -30,6 +30,7 @@ import numpy as np
 
 from predmaint.clock import utc_now
 from predmaint.data.columns import SENSOR_COLUMNS
+from predmaint.data.readers import open_parquet
 from predmaint.errors import ModelNotFoundError
 from predmaint.inference.ids import PREDICTION_ID
 from predmaint.models.loading import LoadedModel, load_version
@@ -118,9 +119,7 @@ def run_shadow(settings: Settings, ds: date) -> ShadowReport:
 
 
 def _batches(path: Path, rows: int) -> Iterator[Any]:
-    import pyarrow.parquet as pq
-
-    with pq.ParquetFile(path) as parquet:
+    with open_parquet(path) as parquet:
         names = set(parquet.schema_arrow.names)
         if not {PREDICTION_ID, "prediction", *SENSOR_COLUMNS} <= names:
             return  # not a scored part file

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from predmaint.data.columns import MACHINE_ID, TIMESTAMP
+from predmaint.data.readers import open_parquet
 from predmaint.features.mechanisms import UTILISATION_COLUMNS
 from predmaint.inference.ids import PREDICTION_ID
 from predmaint.storage import AtomicOutput, write_csv_atomic
@@ -232,11 +233,10 @@ def collect_work_orders(parts: Iterable[Path]) -> WorkOrderTally:
     """The work orders of a day's part files (read back a row group at a time)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     tally = WorkOrderTally()
     for path in parts:
-        with pq.ParquetFile(path) as parquet:
+        with open_parquet(path) as parquet:
             names = set(parquet.schema_arrow.names)
             wanted = [
                 c

@@ -240,22 +240,35 @@ def probe_readings(rows: int = 2000, seed: int = 7) -> FloatArray:
     )
 
 
+#: Readings per ONNX Runtime call in :func:`bulk_probability`. The calibrated SVM's graph holds
+#: matrices of rows × support vectors in float64 (:mod:`predmaint.models.svm_onnx`), several at
+#: once per thread, and ONNX Runtime's arena keeps their peak: at 50,000 rows and 357 support
+#: vectors that was 1 GB more for the shadow step (docs/benchmarks.md, "Shadow in bounded
+#: memory"). At 4,096 rows they are 12 MB each; the SVM scores faster (cache-sized), the forest
+#: as fast.
+BULK_CHUNK_ROWS = 4096
+
+
 def bulk_probability(
-    scorer: Scorer, sensors: FloatArray, workers: int | None = None, chunk: int = 50_000
+    scorer: Scorer, sensors: FloatArray, workers: int | None = None, chunk: int = BULK_CHUNK_ROWS
 ) -> FloatArray:
     """Failure probability of many readings on every core.
 
     ONNX Runtime releases the GIL while it runs, so chunks scored from a few Python threads on
     one single-threaded session scale better than the session's own intra-op pool (measured:
     see docs/benchmarks.md). The scikit-learn fallback parallelises itself (``n_jobs=-1``).
+    Chunks are small (:data:`BULK_CHUNK_ROWS`) so the memory of a call does not depend on how
+    many readings it is given.
     """
     sensors = np.ascontiguousarray(sensors, dtype=np.float64)
     workers = workers or os.cpu_count() or 1
-    if scorer.runtime != ONNX_RUNTIME or workers == 1 or len(sensors) <= chunk:
+    if scorer.runtime != ONNX_RUNTIME or len(sensors) <= chunk:
         return scorer.probability(sensors)
     from concurrent.futures import ThreadPoolExecutor
 
     parts = [sensors[start : start + chunk] for start in range(0, len(sensors), chunk)]
+    if workers == 1:  # one core: the same bounded chunks, in turn
+        return np.concatenate([scorer.probability(part) for part in parts])
     with ThreadPoolExecutor(workers, thread_name_prefix="predmaint-score") as pool:
         return np.concatenate(list(pool.map(scorer.probability, parts)))
 
