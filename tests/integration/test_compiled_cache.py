@@ -85,6 +85,15 @@ def entry(settings: Settings, suffix: str) -> Path:
     return path
 
 
+def assert_refused_and_rewritten(settings: Settings, path: Path) -> None:
+    """An entry file whose bytes changed: refused, compiled again, rewritten, then used."""
+    corrupted = path.read_bytes()[:-10] + b"0123456789"
+    path.write_bytes(corrupted)
+    assert not load_model(settings).compiled.from_cache
+    assert path.read_bytes() != corrupted
+    assert load_model(settings).compiled.from_cache, "rewritten and used again"
+
+
 def test_a_version_is_compiled_once_then_served_from_the_cache(
     fresh_trained: Settings, raw_frame: pd.DataFrame
 ) -> None:
@@ -109,11 +118,7 @@ def test_an_entry_that_does_not_prove_itself_is_compiled_again(fresh_trained: Se
     load_model(fresh_trained).compiled  # noqa: B018  (writes the entry)
     onnx, meta = entry(fresh_trained, ".onnx"), entry(fresh_trained, ".json")
     # bytes changed: refused, compiled again, and the entry rewritten
-    corrupted = onnx.read_bytes()[:-10] + b"0123456789"
-    onnx.write_bytes(corrupted)
-    assert not load_model(fresh_trained).compiled.from_cache
-    assert onnx.read_bytes() != corrupted
-    assert load_model(fresh_trained).compiled.from_cache, "rewritten and used again"
+    assert_refused_and_rewritten(fresh_trained, onnx)
     # a probe it does not reproduce (another model's answers): refused too
     recorded = json.loads(meta.read_text())
     meta.write_text(json.dumps(recorded | {"probe_probability": [0.5] * 2000}))
@@ -154,11 +159,7 @@ def test_the_mode_model_is_cached_beside_the_pipeline_and_proves_itself(
     np.testing.assert_array_equal(codes, expected[0])
     np.testing.assert_allclose(probability, expected[1], rtol=0, atol=1e-6)
     # an entry whose mode model's bytes changed is refused, compiled again and rewritten
-    corrupted = modes_onnx.read_bytes()[:-10] + b"0123456789"
-    modes_onnx.write_bytes(corrupted)
-    assert not load_model(fresh_trained).compiled.from_cache
-    assert modes_onnx.read_bytes() != corrupted
-    assert load_model(fresh_trained).compiled.from_cache, "rewritten and used again"
+    assert_refused_and_rewritten(fresh_trained, modes_onnx)
     # so is one whose recorded mode answers the ONNX model does not reproduce
     recorded = json.loads(meta.read_text())
     wrong = np.full((2000, len(recorded["modes"]["classes"])), 0.25).tolist()

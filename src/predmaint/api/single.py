@@ -18,7 +18,7 @@ from predmaint.api.metrics import ApiMetrics
 from predmaint.api.recording import AnswerRecorder
 from predmaint.features.mechanisms import FailureMode
 from predmaint.inference.diagnosis import diagnosis_writer, recommendation_table
-from predmaint.inference.risk import RISK_LEVELS, Language, RiskLevel
+from predmaint.inference.risk import RISK_LEVELS, Language, RiskLevel, risk_level
 from predmaint.settings import Settings
 
 _FAILING: frozenset[RiskLevel] = frozenset(RISK_LEVELS[2:])  # Alto, Crítico: prediction 1
@@ -75,21 +75,12 @@ class SingleAnswers:
     def answer(
         self, failure_probability: float, values: tuple[float, ...], served: ServedModel
     ) -> bytes:
-        """The JSON answer to ``values`` (model order) scored ``failure_probability`` by ``served``.
-
-        The risk rules of :func:`predmaint.inference.risk.assess` written out here, same
-        comparisons on the same floats, for measured speed: its record and recommendation
-        lookup cost about as much as the rest of this function's own lines
-        (``bench/api_inprocess.py``); ``tests/unit/test_api_single.py`` holds them equal.
-        """
+        """The JSON answer to ``values`` (model order) scored ``failure_probability`` by ``served``:
+        the risk rules of :mod:`predmaint.inference.risk`, the answer from this level's template."""
         p = float(failure_probability)
-        threshold = served.threshold
-        if p < threshold:
-            prediction, probability = 0, 1.0 - p
-            level: RiskLevel = "Baixo" if p < threshold / 2.0 else "Médio"
-        else:
-            prediction, probability = 1, p
-            level = "Crítico" if p >= (1.0 + threshold) / 2.0 else "Alto"
+        level = risk_level(p, served.threshold)
+        prediction = 1 if level in _FAILING else 0
+        probability = p if prediction else 1.0 - p
         self.metrics.predicted(prediction, level)
         mode: FailureMode | None = None
         mode_p = b"null"
