@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from predmaint.api.auth import api_key_problem
 from predmaint.api.deps import get_model
 from predmaint.api.holder import ModelHolder
-from predmaint.api.limits import BodyReader, is_json, replay
+from predmaint.api.limits import BodyReader, body_headers, is_json, replay
 from predmaint.api.metrics import ApiMetrics, RequestSeries
 from predmaint.api.single import SingleAnswers
 from predmaint.models.compiled import ONNX_RUNTIME
@@ -84,19 +84,10 @@ class FastPredict:
     def _takes(self, scope: Scope) -> bool:
         """Whether the headers alone show a request the fast path may answer: the key accepted
         (or none set), one JSON content type, a length within the limit, no chunked body."""
-        content_type: bytes | None = None
-        length: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                if content_type is not None:
-                    return False
-                content_type = value
-            elif name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding":
-                return False
+        content_type, length, chunked = body_headers(scope["headers"])
         return (
-            content_type is not None
+            not chunked
+            and content_type is not None
             and is_json(content_type)
             and length is not None
             and length.isdigit()

@@ -77,6 +77,27 @@ def is_json(content_type: bytes) -> bool:
     return content_type == _JSON or content_type.split(b";", 1)[0].strip().lower() == _JSON
 
 
+#: What :func:`body_headers` reports as the content type when a request sends several.
+SEVERAL_TYPES = b"several Content-Type headers"
+
+
+def body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, bool]:
+    """What a request's headers say of its body: (content type, or :data:`SEVERAL_TYPES`;
+    ``Content-Length``; chunked). One reading for this layer and the ``/predict`` fast path, so
+    both judge the same headers the same way (a plain tuple: it runs on the hot path)."""
+    content_type: bytes | None = None
+    length: bytes | None = None
+    chunked = False
+    for name, value in headers:
+        if name == b"content-type":
+            content_type = value if content_type is None else SEVERAL_TYPES
+        elif name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    return content_type, length, chunked
+
+
 def accepted(path: str, content_type: bytes | None) -> bool:
     """Whether a body sent as ``content_type`` (None: no header) is read on ``path``."""
     if takes_binary(path):
@@ -289,16 +310,7 @@ class RequestLimits:
             return
         reader = self.reader
         limit = reader.limit(scope["path"])
-        content_type: bytes | None = None
-        length: bytes | None = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                content_type = value if content_type is None else b"several Content-Type headers"
-            elif name == b"content-length":
-                length = value
-            elif name == b"transfer-encoding":
-                chunked = True
+        content_type, length, chunked = body_headers(scope["headers"])
         if length is not None and length.isdigit() and int(length) > limit:
             await reader.refuse(scope, send, 413, reader.too_large(scope, limit))
             return
