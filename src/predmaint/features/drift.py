@@ -342,8 +342,10 @@ def _counts(
 
     Bin ``i`` holds the values in ``(edges[i-1], edges[i]]``: its count is the difference of
     the counts ``<=`` its two edges, found (as those at the points) by binary search of the
-    edges in the sorted values. Written here for speed: 11 lookups instead of one per value,
-    the same integers as placing each value in its bin (tests/unit/test_drift.py).
+    edges in the sorted values. Written here for speed: 11 lookups instead of one per value
+    (0.5 ms a feature for 125,000 values instead of 1.3 ms), the same integers as placing each
+    value in its bin (tests/unit/test_drift.py). Not kept: placing the unsorted values among the
+    edges and points (a search per value, then a running histogram) is 9 × slower than this.
     """
     ordered = np.sort(arrival)
     at_edges = np.searchsorted(ordered, np.asarray(feature.edges), side="right")
@@ -358,7 +360,7 @@ def _features(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The five sensors and the derived features of a batch, as float64 arrays.
 
     The arithmetic of :func:`batch_features` (the same bits) on the columns themselves, without a
-    frame for them: 0.4 ms instead of 5 ms for 125,000 readings.
+    frame for them: 1.1 ms instead of 9.5 ms for 125,000 readings (a loaded 2-core machine).
     """
     sensors = [frame[name].to_numpy(dtype=np.float64) for name in SENSOR_COLUMNS]
     columns = (*sensors, *derived_values(*sensors))
@@ -372,7 +374,8 @@ def count_drift(
 
     The batch job runs it beside the scoring, one chunk at a time
     (:class:`predmaint.inference.watch.ChunkCounts`): numpy work on the chunk's columns, about
-    2 ms for 125,000 readings.
+    15 ms for 125,000 readings (53 ms with pandas features, FFT sizes and a search per value;
+    ``python -m bench.drift --count``).
     """
     data = _features(frame) if not frame.empty else {}
     names = [name for name in reference.features if name in data]
