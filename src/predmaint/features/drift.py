@@ -31,6 +31,7 @@ This lives with the features (below the batch job that counts each chunk) rather
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -229,7 +230,9 @@ def warm_verdict() -> threading.Thread | None:
 
 
 def _import_stats() -> None:
-    from scipy import stats  # noqa: F401
+    # a failure is left to the verdict's own import, which reports it once, where it matters
+    with contextlib.suppress(Exception):
+        from scipy import stats  # noqa: F401
 
 
 def _ks_pvalue(statistic: float, batch_size: float, reference_rows: int) -> float:
