@@ -13,6 +13,16 @@ simulator's process temperature spreads wider than the file's (sd 2.2 K against 
 difference that the detector may rightly see. No model or MLflow store is needed.
 
     .venv/bin/python -m bench.drift [--days 100] [--rows 2000] [--json out.json]
+
+``--count FILE.parquet`` times instead what the batch job's drift thread does with a day: count
+each chunk of ``--chunk-rows`` (125,000) readings (:func:`predmaint.features.drift.count_drift`)
+against the champion's reference (``--home``; else one built from the AI4I file's type L), in
+CPU seconds of this thread, beside the way it was counted before (features by pandas, effective
+sizes by FFT, bins by a search per value; kept here as ``_count_before``), and checks that both
+give the same counts and verdict (effective sizes to ``EFFECTIVE_TOLERANCE``).
+
+    .venv/bin/python -m bench.drift --count /tmp/d5m/inference/ds=2026-06-01/plant-5000000.parquet \
+        --home /tmp/h1
 """
 
 from __future__ import annotations
@@ -26,12 +36,22 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.common import ROOT, machine
 from predmaint.data.acquire import read_ai4i
+from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.data.scenarios import Scenario, simulate_scenario
-from predmaint.features.drift import DriftRule, detect_drift
+from predmaint.features.drift import (
+    DriftCounts,
+    DriftRule,
+    FeatureCounts,
+    batch_features,
+    count_drift,
+    detect_drift,
+    drift_verdict,
+)
 from predmaint.features.reference import DriftReference, build_reference
 from predmaint.settings import Settings
 
@@ -48,6 +68,8 @@ SENSOR: dict[Scenario, str] = {
     "slow_spindle": "rotational_speed",
 }
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ai4i2020.csv"
+#: How far the effective sizes of the two ways of counting may differ (relative): rounding only.
+EFFECTIVE_TOLERANCE = 1e-12
 
 
 def run(
@@ -71,6 +93,110 @@ def run(
     return flagged / days, named / days, sensor / days, features, elapsed / days
 
 
+def _count_before(frame: pd.DataFrame, reference: DriftReference) -> DriftCounts:
+    """A chunk counted as before the window sums (features by pandas, sizes by scipy's FFT)."""
+    from scipy import fft
+
+    data = batch_features(frame)
+    features = {}
+    for name, feature in reference.features.items():
+        values = data[name].to_numpy(dtype=np.float64)
+        values = values[np.isfinite(values)]
+        n = len(values)
+        lags = min(int(np.sqrt(n)), n - 2)
+        centred = values - values.mean() if n else values
+        variance = float(np.square(centred).sum())
+        effective = float(n)
+        if lags >= 1 and variance > 0.0:
+            size = fft.next_fast_len(n + lags, real=True)
+            spectrum = fft.rfft(centred, size)
+            power = spectrum.real**2 + spectrum.imag**2
+            rho = fft.irfft(power, size)[1 : lags + 1] / variance
+            tau = 1.0 + 2.0 * float(np.sum((1.0 - np.arange(1, lags + 1) / (lags + 1)) * rho))
+            effective = n / max(tau, 1.0)
+        ordered = np.sort(values)
+        index = np.searchsorted(np.asarray(feature.edges), ordered, side="left")
+        features[name] = FeatureCounts(
+            n,
+            tuple(np.bincount(index, minlength=len(feature.shares)).tolist()),
+            tuple(np.searchsorted(ordered, np.asarray(feature.points), side="right").tolist()),
+            effective,
+        )
+    return DriftCounts(rows=len(frame), features=features)
+
+
+def count_benchmark(path: Path, reference: DriftReference, chunk_rows: int) -> int:
+    """CPU seconds to count a day's chunks, before and now; same counts and verdict."""
+    import pyarrow.parquet as pq
+
+    columns = ["udi", "product_id", "type", *SENSOR_COLUMNS]
+    chunks = [
+        batch.to_pandas()
+        for batch in pq.ParquetFile(path).iter_batches(chunk_rows, columns=columns)
+    ]
+    rows = sum(len(c) for c in chunks)
+    print(f"{path.name}: {rows:,} readings in {len(chunks)} chunks of {chunk_rows:,}")
+    totals: dict[str, DriftCounts] = {}
+    each: dict[str, list[DriftCounts]] = {}
+    for label, count in (("before", _count_before), ("now", count_drift)):
+        count(chunks[0], reference)  # imports and first allocations outside the figure
+        start, wall = time.thread_time(), time.perf_counter()
+        each[label] = [count(chunk, reference) for chunk in chunks]
+        cpu, wall = time.thread_time() - start, time.perf_counter() - wall
+        total = each[label][0]
+        for more in each[label][1:]:
+            total = total.merge(more)
+        totals[label] = total
+        print(
+            f"{label:>7}: {cpu:6.3f} CPU-s ({cpu / len(chunks) * 1e3:5.1f} ms a chunk), "
+            f"{wall:6.3f} s wall"
+        )
+    exact = all(
+        (a.rows, list(a.features)) == (b.rows, list(b.features))
+        and all(
+            (f.values, f.bins, f.at_or_below)
+            == (b.features[n].values, b.features[n].bins, b.features[n].at_or_below)
+            for n, f in a.features.items()
+        )
+        for a, b in zip(each["before"], each["now"], strict=True)
+    )
+    drift = max(
+        abs(f.effective - b.features[n].effective) / f.effective
+        for a, b in zip(each["before"], each["now"], strict=True)
+        for n, f in a.features.items()
+    )
+    before, now = (drift_verdict(totals[k], reference).to_dict() for k in ("before", "now"))
+    checks = [
+        ("counts (values, bins, at_or_below, rows) equal in every chunk", exact),
+        (
+            f"effective sizes within {drift:.1e} relative (<= {EFFECTIVE_TOLERANCE:g})",
+            drift <= EFFECTIVE_TOLERANCE,
+        ),
+        (
+            f"the day's verdict identical (drifted: {now['drifted_features'] or 'none'})",
+            before == now,
+        ),
+    ]
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def _count_reference(home: Path | None, data: Path) -> DriftReference:
+    if home is not None:
+        from predmaint.models.drift_reference import load_drift_reference
+        from predmaint.models.versions import champion_info
+
+        settings = Settings(_env_file=None, home=home)  # type: ignore[call-arg]
+        reference = load_drift_reference(settings, champion_info(settings))
+        if reference is not None:
+            print(f"reference: the champion's in {home} ({reference.rows:,} readings)")
+            return reference
+    raw = read_ai4i(data)
+    print("reference: AI4I 2020, type L")
+    return build_reference(raw[raw["type"] == "L"], source="ai4i")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=100)
@@ -79,7 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="AI4I CSV (2nd run)")
     parser.add_argument("--home", type=Path, help="ignored (shared option of python -m bench)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--count", type=Path, help="time counting this Parquet day's chunks")
+    parser.add_argument("--chunk-rows", type=int, default=125_000)
     args = parser.parse_args(argv)
+    if args.count:
+        print(f"machine: {machine()}")
+        return count_benchmark(args.count, _count_reference(args.home, args.data), args.chunk_rows)
 
     rule = DriftRule.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
     print(f"machine: {machine()}")

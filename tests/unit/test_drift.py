@@ -17,16 +17,19 @@ from predmaint.data.scenarios import simulate_scenario
 from predmaint.features.drift import (
     DriftCounts,
     DriftRule,
+    _features,
+    batch_features,
     count_drift,
     detect_drift,
     drift_verdict,
     effective_size,
+    effective_sizes,
     holm,
     ks_test,
     psi,
 )
 from predmaint.features.formulas import MODEL_FEATURES
-from predmaint.features.reference import DriftReference, build_reference
+from predmaint.features.reference import DriftReference, FeatureReference, build_reference
 
 FIRST = date(2027, 1, 1)
 
@@ -205,3 +208,124 @@ def test_drift_and_metrics_import_scipy_stats_only_for_a_verdict() -> None:
     # then scipy.stats (0.4 s) is not imported with them, only when an interval is computed
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["False", "True", "True"]
+
+
+def _effective_size_by_fft(values: np.ndarray) -> float:
+    """The definition as the FFT computed it before the window sums (the pre-change code)."""
+    n = len(values)
+    lags = min(int(np.sqrt(n)), n - 2)
+    if lags < 1:
+        return float(n)
+    centred = values - values.mean()
+    variance = float(np.square(centred).sum())
+    if variance <= 0.0:
+        return float(n)
+    spectrum = np.fft.rfft(centred, 2 * n)
+    autocovariance = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, 2 * n)[1 : lags + 1]
+    weights = 1.0 - np.arange(1, lags + 1) / (lags + 1)
+    tau = 1.0 + 2.0 * float(np.sum(weights * autocovariance / variance))
+    return n / max(tau, 1.0)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 17, 100, 1001, 125_000])
+def test_effective_size_by_window_sums_is_the_fft_figure(n: int) -> None:
+    # given noise, a slow walk, a daily cycle, discrete readings (ties) and a constant, n each
+    rng = np.random.default_rng(n)
+    cases = {
+        "noise": rng.normal(300, 2, n),
+        "walk": 300 + np.cumsum(rng.normal(size=n)),
+        "cycle": 300 + 5 * np.sin(np.arange(n) / max(n, 1) * 12) + rng.normal(size=n),
+        "discrete": np.round(rng.normal(1500, 100, n)),
+        "constant": np.full(n, 1500.0),
+    }
+    # when counted by window sums (as count_drift does, all in one call) and by the FFT
+    sizes = effective_sizes(list(cases.values()))
+    # then the sizes agree to rounding (the identity is exact), so every p-value stays put
+    for (label, values), size in zip(cases.items(), sizes, strict=True):
+        expected = _effective_size_by_fft(values)
+        assert size == pytest.approx(expected, rel=1e-11, abs=1e-9), label
+        assert effective_size(values) == size, label
+
+
+def _counts_by_definition(
+    feature: FeatureReference, values: np.ndarray
+) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    bins = np.bincount(
+        np.searchsorted(np.asarray(feature.edges), values, side="left"),
+        minlength=len(feature.edges) + 1,
+    )
+    at_or_below = [int(np.sum(values <= point)) for point in feature.points]
+    return len(values), tuple(bins.tolist()), tuple(at_or_below)
+
+
+def test_counts_are_each_values_bin_and_the_values_at_or_below_each_point(
+    reference: DriftReference,
+) -> None:
+    # given a day with readings exactly on the reference's edges and points (ties, 0.1 K and
+    # 1 rpm resolution) and outside its range, some of them not finite
+    day = simulate_scenario(3000, FIRST, "cooling_loss")
+    speed = reference.features["rotational_speed"]
+    day.loc[:40, "rotational_speed"] = speed.edges[3]
+    day.loc[41:80, "rotational_speed"] = speed.points[7]
+    day.loc[81:90, "rotational_speed"] = speed.points[-1] + 1000.0
+    day.loc[91:95, "rotational_speed"] = np.nan
+    day.loc[96:97, "torque"] = np.inf
+    # when the day is counted
+    counted = count_drift(day, reference)
+    # then every feature's counts are those of placing each finite value in its bin and
+    # comparing it with each point, exactly
+    data = batch_features(day)
+    assert set(counted.features) == set(reference.features)
+    for name, feature in reference.features.items():
+        values = data[name].to_numpy()
+        values = values[np.isfinite(values)]
+        got = counted.features[name]
+        assert (got.values, got.bins, got.at_or_below) == _counts_by_definition(feature, values)
+    assert counted.features["rotational_speed"].values == 3000 - 5
+    assert counted.features["torque"].values == 3000 - 2
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "float32"])
+def test_count_drift_derives_the_features_of_the_formulas_bit_for_bit(dtype: str) -> None:
+    # given readings whose sensor columns have the dtype the readers may give (CSV integers)
+    day = simulate_scenario(500, FIRST)
+    day = day.astype({c: dtype for c in SENSOR_COLUMNS})
+    # when the drift count derives the features from the columns
+    derived = _features(day)
+    # then they are the formulas' values (add_features, the spec's contract), bit for bit
+    expected = batch_features(day)
+    for name in MODEL_FEATURES:
+        assert np.array_equal(derived[name], expected[name].to_numpy(), equal_nan=True), name
+        assert derived[name].dtype == np.float64
+
+
+def test_the_batch_job_warms_the_verdicts_scipy_on_its_drift_thread() -> None:
+    # given a fresh process with the batch job's modules and a chunk counted on the caller's
+    # thread (as detect_drift does)
+    script = (
+        "import sys\n"
+        "import pandas as pd\n"
+        "from datetime import date, timedelta\n"
+        "from predmaint.data.scenarios import simulate_scenario\n"
+        "from predmaint.features import drift\n"
+        "from predmaint.features.reference import build_reference\n"
+        "from predmaint.inference import batch\n"
+        "from predmaint.inference.watch import ChunkCounts, Watch\n"
+        "training = simulate_scenario(2000, date(2026, 12, 1))\n"
+        "day = simulate_scenario(2000, date(2027, 1, 1))\n"
+        "watch = Watch(reference=build_reference(training))\n"
+        "watch.count(day)\n"
+        "print('scipy.stats' in sys.modules, 'scipy.fft' in sys.modules)\n"
+        "with ChunkCounts(watch) as chunks:\n"
+        "    chunks.add(day.iloc[:1000])\n"
+        "    chunks.add(day.iloc[1000:])\n"
+        "    total = chunks.total()\n"
+        "drift._warming.join()\n"
+        "print('scipy.stats' in sys.modules, drift.warm_verdict() is drift._warming)\n"
+        "print(watch.verdict(total).rows)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    # then counting needs no scipy (neither stats nor an FFT): the scoring path stays clear of
+    # its 0.3 s import; ChunkCounts starts it on its own thread once a first chunk is counted
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["False", "False", "True", "True", "2000"]
