@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from predmaint.models import local_store
 from predmaint.models.compiled import (
     PROBE_TOLERANCE,
     FloatArray,
@@ -41,7 +42,7 @@ from predmaint.models.compiled import (
     probe_readings,
 )
 from predmaint.models.mode_scorer import ModeScorer, compile_modes
-from predmaint.models.tracking import version_uri
+from predmaint.models.tracking import configure, version_uri
 from predmaint.models.versions import ModelVersion
 from predmaint.settings import Settings
 from predmaint.storage import read_json, write_bytes_atomic, write_json_atomic
@@ -83,11 +84,22 @@ def cache_dir(settings: Settings) -> Path:
 
 
 def version_digests(settings: Settings, info: ModelVersion) -> Digests | None:
-    """sha256 of the version's pipeline files (a copy of about 1 MB for a local store), None if
-    they cannot be read (another flavour, store unreachable): then the cache is not used."""
-    import mlflow.artifacts
+    """sha256 of the version's pipeline files, None if they cannot be read (another flavour,
+    store unreachable): then the cache is not used.
 
+    An embedded store's files are read where they are (:func:`local_store.version_artifacts`);
+    any other store's are downloaded by MLflow (a copy of about 1 MB).
+    """
+    local = local_store.version_artifacts(settings, info.version)
+    if local is not None:
+        try:
+            return _digests(local / ARTIFACTS)
+        except OSError as exc:  # no such file (another flavour): MLflow decides below
+            log.info("v%s's files not read in place: %s", info.version, exc)
     try:
+        import mlflow.artifacts
+
+        configure(settings)
         with tempfile.TemporaryDirectory(prefix="predmaint-digest-") as tmp:
             root = Path(
                 mlflow.artifacts.download_artifacts(
@@ -95,14 +107,18 @@ def version_digests(settings: Settings, info: ModelVersion) -> Digests | None:
                     dst_path=tmp,
                 )
             )
-            modes = root / MODES_FILE
-            return Digests(
-                _sha((root / PIPELINE_FILE).read_bytes()),
-                _sha(modes.read_bytes()) if modes.is_file() else None,
-            )
+            return _digests(root)
     except Exception as exc:  # no such file (another flavour), store unreachable: no cache
         log.info("compiled cache not used for v%s: %s", info.version, exc)
         return None
+
+
+def _digests(root: Path) -> Digests:
+    modes = root / MODES_FILE
+    return Digests(
+        _sha((root / PIPELINE_FILE).read_bytes()),
+        _sha(modes.read_bytes()) if modes.is_file() else None,
+    )
 
 
 def _entry(settings: Settings, info: ModelVersion, digests: Digests) -> tuple[Path, Path, Path]:

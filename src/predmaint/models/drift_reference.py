@@ -11,11 +11,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import mlflow
 import pandas as pd
-from mlflow.exceptions import MlflowException
 
 from predmaint.features.reference import REFERENCE_FILE, DriftReference, build_reference
+from predmaint.models import local_store
 from predmaint.models.tracking import client
 from predmaint.models.versions import ModelVersion
 from predmaint.settings import Settings
@@ -26,6 +25,8 @@ REFERENCE_ARTIFACT = f"drift/{REFERENCE_FILE}"
 
 def log_drift_reference(training: pd.DataFrame, source: str) -> DriftReference:
     """Summarise the training rows and log the summary to the active MLflow run."""
+    import mlflow
+
     reference = build_reference(training, source=source)
     with tempfile.TemporaryDirectory() as tmp:
         path = reference.write(Path(tmp) / REFERENCE_FILE)
@@ -37,6 +38,12 @@ def load_drift_reference(settings: Settings, info: ModelVersion) -> DriftReferen
     """The reference logged with ``info``'s run; None when that run has none."""
     if not info.run_id:
         return None
+    folder = local_store.run_artifacts(settings, info.run_id)  # embedded store: read in place
+    if folder is not None:
+        path = folder / REFERENCE_ARTIFACT
+        return DriftReference.read(path) if path.is_file() else None
+    from mlflow.exceptions import MlflowException
+
     try:
         local = client(settings).download_artifacts(info.run_id, REFERENCE_ARTIFACT)
     except (MlflowException, OSError):

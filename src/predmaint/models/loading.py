@@ -32,7 +32,7 @@ from predmaint.models.compiled_cache import (
     write_cached,
 )
 from predmaint.models.mode_scorer import ModeScorer
-from predmaint.models.tracking import CHAMPION, version_uri
+from predmaint.models.tracking import CHAMPION, configure, version_uri
 from predmaint.models.versions import ModelVersion, champion_info
 from predmaint.settings import Settings
 
@@ -123,6 +123,7 @@ def load_pyfunc(settings: Settings, version: str) -> Any:
     """The MLflow pyfunc of a registered version (blocking: downloads and deserialises it)."""
     import mlflow.pyfunc
 
+    configure(settings)  # the registry entry may have been read without MLflow (local_store)
     return mlflow.pyfunc.load_model(version_uri(settings, version))
 
 

@@ -1,16 +1,22 @@
-"""MLflow in one place: tracking URI, experiment, and the registry URIs everyone loads."""
+"""MLflow in one place: tracking URI, experiment, and the registry URIs everyone loads.
+
+MLflow is imported by the functions that use it, not with this module: its import is about 1 s,
+which a batch process reading an embedded store never pays
+(:mod:`predmaint.models.local_store`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Iterator
-
-import mlflow
-from mlflow.tracking import MlflowClient
+from typing import TYPE_CHECKING
 
 from predmaint import locks
 from predmaint.settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -58,6 +64,9 @@ def configure(settings: Settings) -> str:
 
 
 def _configure(settings: Settings, *, prepared: bool) -> str:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
     uri = settings.resolved_tracking_uri
     if settings.is_embedded_store:
         settings.mlflow_db.parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +95,8 @@ def _configure(settings: Settings, *, prepared: bool) -> str:
 
 
 def client(settings: Settings) -> MlflowClient:
+    from mlflow.tracking import MlflowClient
+
     configure(settings)
     return MlflowClient(settings.resolved_tracking_uri, settings.resolved_tracking_uri)
 

@@ -13,11 +13,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from mlflow.exceptions import MlflowException
 from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from predmaint.errors import TRAIN_HINT, ModelNotFoundError
+from predmaint.models import local_store
 from predmaint.models.tracking import CHAMPION, client
 from predmaint.settings import Settings
 
@@ -55,7 +55,34 @@ def not_found(settings: Settings, wanted: str) -> ModelNotFoundError:
 def champion_info(
     settings: Settings, alias: str = CHAMPION, version: str | None = None
 ) -> ModelVersion:
-    """A registered version (by alias, or pinned by number) with its type, threshold, metrics."""
+    """A registered version (by alias, or pinned by number) with its type, threshold, metrics.
+
+    The embedded store is read directly (:mod:`predmaint.models.local_store`: milliseconds, no
+    MLflow import); any other store, and anything that module is not certain of, through
+    MLflow's client.
+    """
+    stored = local_store.read_version(settings, None if version is not None else alias, version)
+    if stored is None:
+        stored = _through_mlflow(settings, alias, version)
+    tags = stored.tags
+    return ModelVersion(
+        name=settings.model_name,
+        alias=alias if version is None else "",
+        version=stored.version,
+        run_id=stored.run_id or tags.get("run_id", ""),
+        model_type=tags.get("model_type", "unknown"),
+        threshold=float(tags.get("threshold", "nan")),
+        metrics={k: float(tags[k]) for k in METRIC_TAGS if k in tags},
+        source=stored.source,
+        registered_at=datetime.fromtimestamp(stored.creation_timestamp / 1000, UTC).isoformat(),
+    )
+
+
+def _through_mlflow(
+    settings: Settings, alias: str, version: str | None
+) -> local_store.StoredVersion:
+    from mlflow.exceptions import MlflowException
+
     mlflow_client = client(settings)
     try:
         if version is not None:
@@ -65,15 +92,12 @@ def champion_info(
     except MlflowException as exc:
         wanted = f"version {version}" if version is not None else f"'{alias}' version"
         raise not_found(settings, wanted) from exc
-    tags = mv.tags
-    return ModelVersion(
+    return local_store.StoredVersion(
         name=settings.model_name,
-        alias=alias if version is None else "",
         version=str(mv.version),
-        run_id=str(mv.run_id or tags.get("run_id", "")),
-        model_type=tags.get("model_type", "unknown"),
-        threshold=float(tags.get("threshold", "nan")),
-        metrics={k: float(tags[k]) for k in METRIC_TAGS if k in tags},
+        run_id=str(mv.run_id or ""),
         source=str(mv.source),
-        registered_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC).isoformat(),
+        storage_location=None,
+        creation_timestamp=mv.creation_timestamp,
+        tags=dict(mv.tags),
     )
