@@ -102,9 +102,10 @@ class WorkOrderTally:
         self.see(scored)
         alerting = np.flatnonzero(scored["prediction"].to_numpy() == 1)
         if len(alerting):
-            # only the columns an order uses are taken (a chunk has two dozen)
+            # only the columns an order uses are taken (a chunk has two dozen), and
+            # column by column: taking rows of the frame copies its blocks' other rows first
             wanted = [c for c in scored.columns if c in _ORDER_INPUTS or c in UTILISATION_COLUMNS]
-            self.add_alerts(scored[wanted].take(alerting).reset_index(drop=True))
+            self.add_alerts(pd.DataFrame({c: scored[c].array.take(alerting) for c in wanted}))
 
     def see(self, readings: pd.DataFrame, column: str = TIMESTAMP) -> None:
         """Remember each machine's last reading time (any reading, alerting or not); ``column``
