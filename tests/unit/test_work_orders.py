@@ -144,7 +144,14 @@ def _awkward_table(rows: int = 60) -> pd.DataFrame:
             "machine_id": pd.Series(
                 [t if i % 3 else None for i, t in enumerate(texts)], dtype="str"
             ),
-            "prediction_id": pd.Series([f"20261125-{i:016x}" for i in range(rows)], dtype="str"),
+            # in two Arrow chunks, as columns concatenated from the day's chunks are
+            "prediction_id": pd.concat(
+                [
+                    pd.Series([f"20261125-{i:016x}" for i in range(n, n + rows // 2)], dtype="str")
+                    for n in (0, rows // 2)
+                ],
+                ignore_index=True,
+            ),
             "risk_level": pd.Categorical([["Crítico", "Alto"][i % 2] for i in range(rows)]),
             "failure_probability": probability,
             "failure_mode": pd.Categorical([["OSF", None, "HDF"][i % 3] for i in range(rows)]),

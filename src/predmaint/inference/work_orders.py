@@ -372,6 +372,8 @@ def _texts(column: pd.Series, special: str, quote: str, encode: Any, missing: st
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
     else:
         texts = pa.array(column, type=pa.large_string(), from_pandas=True)
+        if isinstance(texts, pa.ChunkedArray):  # a column concatenated from chunks
+            texts = texts.combine_chunks()
         if pc.any(pc.match_substring_regex(texts, f"[{special}]")).as_py():
             return _texts(column.astype(object), special, quote, encode, missing)
         mark = pa.scalar(quote, pa.large_string())
