@@ -42,7 +42,7 @@ READ_ROWS = 125_000
 #: Orders turned into JSON text at a time by pandas.
 JSON_ROWS = 20_000
 #: Orders turned into CSV or JSON text at a time by the column-wise writers.
-TEXT_ROWS = 50_000
+TEXT_ROWS = 20_000
 _SCORED = ("prediction", "failure_probability", "risk_level", "recommendation")
 #: The columns of scored readings an order is made of (with the utilisation columns).
 _ORDER_INPUTS = frozenset({PREDICTION_ID, MACHINE_ID, TIMESTAMP, FAILURE_MODE, *_SCORED})
