@@ -94,3 +94,12 @@ def test_api_ids_random_part_uses_every_digit_in_every_position() -> None:
 def test_api_ids_time_part_is_the_crockford_encoding_of_the_milliseconds() -> None:
     for ms in (0, 1, 1023, 1_700_000_000_000, (1 << 48) - 1):
         assert prediction_id_time_ms(new_prediction_id(now_ms=ms)) == ms, ms
+
+
+def test_ids_from_digests_writes_every_byte_value_as_two_lowercase_hex_digits() -> None:
+    from predmaint.inference.ids import ids_from_digests
+
+    joined = bytes(range(256)) + bytes(range(255, -1, -1))  # 64 digests of 8 bytes
+    ids = ids_from_digests(date(2026, 6, 1), joined)
+    expected = [f"20260601-{joined[i : i + 8].hex()}" for i in range(0, len(joined), 8)]
+    assert list(ids) == expected

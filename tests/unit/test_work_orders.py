@@ -127,3 +127,76 @@ def test_files_have_the_documented_columns_utf8_and_iso_times(tmp_path: Path) ->
     write_work_orders(tmp_path, WorkOrderTally().table())
     assert csv.read_text(encoding="utf-8").strip() == ",".join(WORK_ORDER_COLUMNS)
     assert json.loads(js.read_text(encoding="utf-8")) == []
+
+
+AWKWARD = ["a,b", 'say "stop"', "line\nbreak", "cr\rhere", "a/b", "back\\slash", "tab\there"]
+AWKWARD += ["\x01ctl", "Crítico – ção", "", "plain"]
+
+
+def _awkward_table(rows: int = 60) -> pd.DataFrame:
+    """A work order table in every dtype the writers meet, with texts that need quoting or
+    escaping, missing values and floats whose text differs between CSV and JSON (1e-06)."""
+    texts = [AWKWARD[i % len(AWKWARD)] for i in range(rows)]
+    probability = [[1.0, 0.5, 1e-06, 0.123457, 0.999999, 2e-05][i % 6] for i in range(rows)]
+    return pd.DataFrame(
+        {
+            "priority": range(1, rows + 1),
+            "machine_id": pd.Series(
+                [t if i % 3 else None for i, t in enumerate(texts)], dtype="str"
+            ),
+            # in two Arrow chunks, as columns concatenated from the day's chunks are
+            "prediction_id": pd.concat(
+                [
+                    pd.Series([f"20261125-{i:016x}" for i in range(n, n + rows // 2)], dtype="str")
+                    for n in (0, rows // 2)
+                ],
+                ignore_index=True,
+            ),
+            "risk_level": pd.Categorical([["Crítico", "Alto"][i % 2] for i in range(rows)]),
+            "failure_probability": probability,
+            "failure_mode": pd.Categorical([["OSF", None, "HDF"][i % 3] for i in range(rows)]),
+            "recommendation": pd.Categorical(texts),
+            "alert_readings": [i % 4 + 1 for i in range(rows)],
+            "last_reading_at": pd.Series(
+                [None if i % 2 else f"2026-11-25T{i % 24:02d}:00:00+00:00" for i in range(rows)],
+                dtype="str",
+            ),
+        }
+    )
+
+
+def _as_objects(table: pd.DataFrame) -> pd.DataFrame:
+    objects = table.astype(object)
+    out = objects.where(table.notna(), None)
+    out["failure_probability"] = table["failure_probability"]
+    out["priority"] = table["priority"]
+    out["alert_readings"] = table["alert_readings"]
+    return out
+
+
+@pytest.mark.parametrize("form", ["compact", "objects", "special ids", "empty"])
+def test_files_are_the_bytes_pandas_writes(
+    tmp_path: Path, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The column-wise writers give exactly pandas' to_csv / to_json text (the CMMS format)."""
+    from predmaint.inference import work_orders
+    from predmaint.inference.work_orders import _write_json
+
+    monkeypatch.setattr(work_orders, "TEXT_ROWS", 7)  # slices end mid-table
+
+    table = _awkward_table()
+    if form == "objects":
+        table = _as_objects(table)
+    elif form == "special ids":  # texts with a character to escape in a one-per-order column
+        table["prediction_id"] = pd.Series([f'id/{i},"x"' for i in range(len(table))], dtype="str")
+    elif form == "empty":
+        table = table.iloc[:0]
+    csv, js = write_work_orders(tmp_path, table)
+    assert csv.read_bytes() == table.to_csv(index=False).encode()
+    with (tmp_path / "expected.json").open("wb") as file:
+        _write_json(table, file)
+    assert js.read_bytes() == (tmp_path / "expected.json").read_bytes()
+    if len(table):
+        back = json.loads(js.read_text(encoding="utf-8"))
+        assert back[0]["machine_id"] is None and back[1]["machine_id"] == AWKWARD[1]
+        assert back[2]["failure_probability"] == 1e-06

@@ -16,6 +16,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.data.readings_check import RepeatedReadings
 from predmaint.features.mechanisms import MODES, UTILISATION_COLUMNS, rules_broken
 from predmaint.inference.ids import PREDICTION_ID
@@ -59,17 +60,7 @@ class PartWriter:
         table = pa.Table.from_pandas(scored, preserve_index=False)
         self._wait()
         if self._writer is None:
-            self._writer = pq.ParquetWriter(
-                self.path,
-                table.schema,
-                use_dictionary=_dictionary_columns(table.schema),
-                # ids share their day prefix: stored once per page, not per reading
-                column_encoding=(
-                    {PREDICTION_ID: "DELTA_BYTE_ARRAY"}
-                    if PREDICTION_ID in table.schema.names
-                    else None
-                ),
-            )
+            self._writer = pq.ParquetWriter(self.path, table.schema, **part_options(table.schema))
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="predmaint-part")
         elif not table.schema.equals(self._writer.schema):
             table = table.cast(self._writer.schema)  # e.g. a column all null in one chunk
@@ -92,21 +83,52 @@ class PartWriter:
                 self._writer.close()
 
 
-def _dictionary_columns(schema: Any) -> list[str]:
-    """Dictionary encoding only where values repeat (texts, categories): tried on the float
-    columns or on one id per reading it is pure cost, they are near-unique."""
+def part_options(schema: Any) -> dict[str, Any]:
+    """``ParquetWriter`` settings per column, chosen for the CPU they cost (the writer was a
+    sixth of the batch job's CPU); the schema, and so what readers get, is unchanged.
+
+    - Dictionary encoding where values repeat: texts and categories, and the five sensors,
+      which the sensors report at a fixed resolution (0.1 K, 1 rpm, 0.1 Nm, 1 min: a few
+      thousand distinct values a chunk at most); not on the other floats or the ids, which are
+      near-unique (pure cost there). A sensor column with more distinct values than
+      pyarrow's dictionary page limit falls back to plain encoding by itself.
+    - Integers (row numbers, the 0/1 prediction) delta-encoded (a few bytes a page for a row
+      number), ids delta-encoded (their day prefix stored once a page, not per reading).
+    - Snappy only on the dictionary-encoded columns and texts. Not on the plain floats
+      (probabilities, the diagnosis' utilisation shares: a third of the writer's time), the
+      delta-encoded ids (random hex: snappy saved 2 %) or integers (already packed).
+    - Column statistics (min/max) only for the integers: the ids are hashes and the floats and
+      texts span their whole range in every row group, so their min/max skip nothing, and
+      computing them was another sixth of the writer's time.
+
+    Our own settings, for measured speed: on 125,000-row chunks of the 5 M-reading bench day
+    (``thread_time`` of ``write_table``, same loaded machine) 26-30 ms a chunk instead of
+    42-50 ms, 10.1 MB instead of 7.6 MB (the 5 M day's part file: 404 MB instead of 305 MB).
+    """
     import pyarrow as pa
 
-    return [
+    def is_text(field: Any) -> bool:
+        return bool(
+            pa.types.is_dictionary(field.type)
+            or pa.types.is_string(field.type)
+            or pa.types.is_large_string(field.type)
+        )
+
+    dictionary = [
         f.name
         for f in schema
-        if f.name != PREDICTION_ID
-        and (
-            pa.types.is_dictionary(f.type)
-            or pa.types.is_string(f.type)
-            or pa.types.is_large_string(f.type)
-        )
+        if f.name != PREDICTION_ID and (is_text(f) or f.name in SENSOR_COLUMNS)
     ]
+    integers = [f.name for f in schema if pa.types.is_integer(f.type)]
+    encoding = {name: "DELTA_BINARY_PACKED" for name in integers if name not in dictionary}
+    if PREDICTION_ID in schema.names:
+        encoding[PREDICTION_ID] = "DELTA_BYTE_ARRAY"
+    return {
+        "use_dictionary": dictionary,
+        "column_encoding": encoding or None,
+        "compression": {f.name: "snappy" if f.name in dictionary else "none" for f in schema},
+        "write_statistics": integers,
+    }
 
 
 class QuarantineWriter:
