@@ -15,6 +15,7 @@ import gc
 import os
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
@@ -26,7 +27,7 @@ import pandas as pd
 
 from predmaint.clock import utc_now
 from predmaint.data.columns import SENSOR_COLUMNS
-from predmaint.data.readers import iter_readings
+from predmaint.data.readers import iter_readings, read_ahead
 from predmaint.data.readings_check import (
     REASON_COLUMN,
     ROW_COLUMN,
@@ -365,22 +366,27 @@ def _stream(
                 scored_out.write(scored)
             tally.add(rows_in, scored, quarantined)
 
-        # A chunk's numbers are computed on the scoring thread while this one reads and
-        # validates the next chunk; its frame is built and handed on after that (so one more
-        # chunk is in flight).
+        def checked() -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame, Any]]:
+            """Each chunk with its ids, validated, split into served and quarantined rows."""
+            for raw in iter_readings(path, settings.batch_chunk_rows):
+                chunk = with_batch_ids(raw, ds, path.name, ids=ids.take(len(raw)))
+                result = check.check(chunk)
+                valid, quarantined = _served(settings, result)
+                yield len(chunk), valid, quarantined, osf_limits(valid, result.only_type)
+
+        # Three stages overlap, each on its own thread: the next chunk is given its ids and
+        # validated (``checked``, read ahead), this chunk's numbers are computed
+        # (``chunk_scores``), and here the previous chunk's frame is built and handed on to
+        # the drift, part and tally (so two more chunks are in flight than in turn).
         pending: tuple[int, pd.DataFrame, pd.DataFrame, Future[ChunkScores] | None] | None = None
-        for raw in iter_readings(path, settings.batch_chunk_rows):
-            chunk = with_batch_ids(raw, ds, path.name, ids=ids.take(len(raw)))
-            result = check.check(chunk)
-            valid, quarantined = _served(settings, result)
+        for rows_in, valid, quarantined, limits in read_ahead(checked(), f"check-{path.name}"):
             scores = None
             if len(valid):
-                limits = osf_limits(valid, result.only_type)
                 columns = sensor_columns(valid)
                 scores = scoring.submit(chunk_scores, model, columns, limits, settings.language)
             if pending is not None:
                 finish(*pending)
-            pending = (len(chunk), valid, quarantined, scores)
+            pending = (rows_in, valid, quarantined, scores)
         if pending is not None:
             finish(*pending)
     tally.repeats = check.repeats
