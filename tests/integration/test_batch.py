@@ -266,3 +266,42 @@ def test_work_orders_counted_while_scoring_equal_those_read_back(scoring_home: S
     assert report.work_orders == len(written) == len(read_back) > 0
     expected = pd.read_csv(io.StringIO(read_back.to_csv(index=False)), dtype={"machine_id": str})
     pd.testing.assert_frame_equal(written, expected)
+
+
+@pytest.mark.parametrize("types", ["mixed", "one"])
+def test_score_frame_gives_the_columns_added_one_by_one(scoring_home: Settings, types: str) -> None:
+    # given valid readings of several machine types (some missing), or of type H only
+    import numpy as np
+
+    from predmaint.inference.batch import _categorical, add_diagnosis, osf_limits, score_frame
+    from predmaint.inference.risk import risk_level_codes
+
+    frame = simulate_readings(400, DAY, seed=5)
+    frame.loc[:150, ["rotational_speed", "torque", "tool_wear"]] = (1300.0, 62.0, 210.0)
+    if types == "mixed":
+        frame["type"] = pd.Series(["L", "M", "H", None] * 100, dtype="str")
+    else:
+        frame["type"] = pd.Series(["H"] * 400, dtype="str")
+    model = load_model(scoring_home)
+    # when the chunk is scored (numbers apart, the frame built once)
+    scored = score_frame(scoring_home, frame, model)
+    # then it is the frame the columns added one by one to a copy gave before
+    sensors = frame[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64)
+    probability = model.bulk_failure_probability(sensors)
+    failure = probability >= model.threshold
+    codes = risk_level_codes(probability, model.threshold)
+    expected = frame.copy()
+    expected["prediction"] = failure.astype(np.int64)
+    expected["failure_probability"] = probability
+    expected["probability"] = np.where(failure, probability, 1.0 - probability)
+    expected["risk_level"] = _categorical(codes, RISK_LEVELS)
+    expected["recommendation"] = None
+    add_diagnosis(expected, sensors, failure, codes, model, scoring_home.language)
+    zeros = np.zeros(len(frame), np.int8)
+    expected["model_name"] = _categorical(zeros, [model.info.name])
+    expected["model_version"] = _categorical(zeros, [model.info.version])
+    assert failure.sum() > 0 and scored["failure_mode"].notna().sum() > 0
+    pd.testing.assert_frame_equal(scored.drop(columns="scored_at"), expected)
+    limits = osf_limits(frame)
+    assert (np.ndim(limits) == 0) == (types == "one")
+    assert np.array_equal(np.broadcast_to(limits, len(frame)), overstrain_limits(frame["type"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +26,11 @@ def _write(path: Path, groups: int) -> int:
     return int(pq.ParquetFile(path).metadata.row_group(0).total_byte_size)
 
 
-def _read(path: Path) -> tuple[int, int]:
+def _read(path: Path, ahead: bool = False) -> tuple[int, int]:
     """Rows read chunk by chunk (a chunk per row group, one held at a time), and the most
     bytes Arrow held meanwhile."""
     rows, most = 0, 0
-    for frame in iter_readings(path, GROUP_ROWS):
+    for frame in iter_readings(path, GROUP_ROWS, ahead=ahead):
         rows += len(frame)
         most = max(most, pa.total_allocated_bytes())
         del frame
@@ -47,3 +48,40 @@ def test_a_parquet_file_ten_times_longer_is_read_in_the_same_memory(tmp_path: Pa
     # one (pyarrow's default pre_buffer held the file's row groups: 16 MB against 3 MB here)
     assert (short_rows, long_rows) == (4 * GROUP_ROWS, 40 * GROUP_ROWS)
     assert long_most < short_most + group_bytes, (long_most, short_most, group_bytes)
+    # and read ahead on a thread (as the batch job reads), at most two more groups are held
+    ahead_rows, ahead_most = _read(tmp_path / "long.parquet", ahead=True)
+    assert ahead_rows == long_rows
+    assert ahead_most < short_most + 3 * group_bytes, (ahead_most, short_most, group_bytes)
+
+
+def test_read_ahead_raises_where_the_items_fail_and_stops_when_left() -> None:
+    import threading
+
+    import pytest
+
+    from predmaint.data.readers import read_ahead
+
+    def items() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("broken third")
+
+    got = []
+    with pytest.raises(ValueError, match="broken third"):
+        for item in read_ahead(items()):
+            got.append(item)
+    assert got == [1, 2]
+    # a caller that stops early leaves no thread behind
+    ahead = read_ahead(iter(range(1000)), name="left")
+    assert next(ahead) == 0
+    ahead.close()
+    assert not [t for t in threading.enumerate() if t.name == "predmaint-left"]
+
+
+def test_chunks_read_ahead_are_those_read_in_turn(tmp_path: Path) -> None:
+    _write(tmp_path / "day.parquet", 5)
+    ahead = list(iter_readings(tmp_path / "day.parquet", 7_000))
+    in_turn = list(iter_readings(tmp_path / "day.parquet", 7_000, ahead=False))
+    assert [len(f) for f in ahead] == [len(f) for f in in_turn]
+    for a, b in zip(ahead, in_turn, strict=True):
+        assert a.equals(b)

@@ -127,3 +127,52 @@ def test_plant_columns_are_kept_typed_and_bad_ones_named() -> None:
     machines = valid["machine_id"]
     assert machines.isna()[20] and valid["timestamp"].isna()[20], "both optional"
     assert str(machines[1]).startswith("L-")
+
+
+def test_column_hash_is_the_row_hash_of_the_same_readings() -> None:
+    from predmaint.data.readings_check import _row_hash, column_hash
+
+    rows = np.random.default_rng(3).normal(size=(1000, 5))
+    rows[::7, 2] = -0.0
+    rows[1::7, 2] = 0.0
+    columns = [rows[:, i].copy() for i in range(5)]
+    hashes = column_hash(columns)
+    assert (hashes == _row_hash(rows)).all()
+    zero, negative = rows[:1].copy(), rows[:1].copy()
+    zero[0, 2], negative[0, 2] = 0.0, -0.0
+    assert column_hash(list(zero.T)) == column_hash(list(negative.T)), "-0.0 equals 0.0"
+    assert (columns[2][::7] == -0.0).all() and np.signbit(columns[2][::7]).all(), "not mutated"
+
+
+def test_only_value_names_the_one_type_of_a_chunk() -> None:
+    from predmaint.data.readings_check import only_value
+
+    assert only_value(pd.Series(["L"] * 5, dtype="str")) == "L"
+    assert only_value(pd.Series(["L", "M"], dtype="str")) is None
+    assert only_value(pd.Series(["L", None], dtype="str")) is None, "a missing type is not L"
+    assert only_value(pd.Series([], dtype="str")) is None
+    assert only_value(pd.Series(["L", "L"], dtype=object)) is None, "not in Arrow: unknown"
+
+
+@pytest.mark.parametrize("kind", ["L", "X"])
+def test_a_chunk_of_one_type_gets_the_verdicts_of_a_mixed_one(kind: str) -> None:
+    # given a chunk whose readings are all of one type, and the same chunk with one more type
+    frame = _zoo().drop(columns=["timestamp", "machine_id"])
+    frame["type"] = pd.Series([kind] * len(frame), dtype="str")
+    mixed = frame.copy()
+    mixed.loc[len(mixed) - 1, "type"] = "H"
+    # when both are checked
+    one, other = ReadingsCheck("s").check(frame), ReadingsCheck("s").check(mixed)
+    # then the readings they share get the same verdicts (the fast path agrees with isin)
+    assert one.only_type == kind and other.only_type is None
+    last = len(frame)
+    shared = other.quarantined[other.quarantined["source_row"] != last]
+    pd.testing.assert_frame_equal(
+        one.quarantined[one.quarantined["source_row"] != last].reset_index(drop=True),
+        shared.assign(
+            type=pd.Series([kind] * len(shared), dtype="str", index=shared.index)
+        ).reset_index(drop=True),
+    )
+    if kind == "X":
+        assert len(one.valid) == 0
+        assert one.quarantined["quarantine_reason"].str.contains("type must be one of").all()

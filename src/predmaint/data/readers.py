@@ -14,23 +14,34 @@ and propagates as it is.
 from __future__ import annotations
 
 import csv
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from predmaint.data.columns import normalise_header
 from predmaint.errors import UnreadableInputError
 
+T = TypeVar("T")
+
 #: Bytes pyarrow parses per CSV block (several blocks make one chunk).
 CSV_BLOCK_BYTES = 8 << 20
 
 
-def iter_readings(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The file's rows, at most ``chunk_rows`` at a time, with contract column names."""
+def iter_readings(path: Path, chunk_rows: int, ahead: bool = True) -> Iterator[pd.DataFrame]:
+    """The file's rows, at most ``chunk_rows`` at a time, with contract column names.
+
+    ``ahead``: the next chunk is read (decoded and made a DataFrame) on a thread of its own
+    while the caller works on this one (:func:`read_ahead`); errors arrive where they would.
+    """
     with path.open("rb"):  # a missing or forbidden file fails here, as an OSError
         pass
+    if ahead:
+        yield from read_ahead(iter_readings(path, chunk_rows, ahead=False), f"read-{path.name}")
+        return
     chunks = _parquet(path, chunk_rows) if path.suffix == ".parquet" else _csv(path, chunk_rows)
     while True:
         try:
@@ -44,6 +55,58 @@ def iter_readings(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
                 raise
             raise UnreadableInputError(f"{path.name}: {_first_line(exc)}") from None
         yield chunk
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T], name: str = "read") -> Iterator[T]:
+    """``items``, produced one ahead on a thread of its own.
+
+    The batch job's main thread waited for pyarrow to decode each chunk (Parquet or CSV) and
+    make it a DataFrame: 5 to 20 ms per 125,000 readings that now overlap its own work. At
+    most two items are held beyond the caller's (one queued, one being made), so memory
+    stays bounded by the chunk size. An exception of ``items`` is raised to the caller when it
+    asks for the item that failed; a caller that stops early stops the thread.
+    """
+    slot: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                slot.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            put((None, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=f"predmaint-{name}", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = slot.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _first_line(exc: BaseException) -> str:

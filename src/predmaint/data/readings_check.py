@@ -14,6 +14,7 @@ seen in an earlier chunk is a duplicate, and an exact repeat of an earlier readi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,9 @@ class ChunkResult:
     quarantined: pd.DataFrame
     #: 1-based row numbers in the file of the valid rows (the quarantined ones have theirs).
     valid_rows: np.ndarray
+    #: The machine type of every row of the chunk when they all have the same one (none
+    #: missing), else None: the batch job then skips its per-reading type comparisons.
+    only_type: str | None = None
 
 
 class SeenIds:
@@ -111,7 +115,12 @@ class RepeatedReadings:
         """Count the repeats among ``sensors`` (rows of five values); return how many."""
         if len(sensors) == 0:
             return 0
-        hashes = _row_hash(sensors)
+        return self.add_hashes(_row_hash(sensors), ids)
+
+    def add_hashes(self, hashes: np.ndarray, ids: np.ndarray) -> int:
+        """:meth:`add` of readings already hashed (:func:`column_hash` of their five columns)."""
+        if len(hashes) == 0:
+            return 0
         # pandas' hash table finds repeats inside the chunk in one pass (no sort)
         repeat = pd.Series(hashes, copy=False).duplicated(keep="first").to_numpy(copy=True)
         firsts = np.flatnonzero(~repeat)
@@ -155,14 +164,28 @@ def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _row_hash(sensors: np.ndarray) -> np.ndarray:
-    values = np.array(sensors, dtype=np.float64, order="C")
-    values += 0.0  # -0.0 becomes 0.0: equal readings, equal bits
-    bits = values.view(np.uint64)
-    mixed = np.full(len(bits), 0x9E3779B97F4A7C15, dtype=np.uint64)
-    for column in range(bits.shape[1]):
-        mixed ^= bits[:, column]
+    values = np.asarray(sensors, dtype=np.float64)
+    return column_hash([values[:, column] for column in range(values.shape[1])])
+
+
+def column_hash(columns: list[np.ndarray]) -> np.ndarray:
+    """A 64-bit hash of each reading given as its value columns (float64, any strides).
+
+    The hash :func:`_row_hash` gives the rows of the same values; from the columns the frame
+    already holds, in place: 1.1 ms instead of 2.5 ms for a 125,000-reading chunk (the row
+    form copied the chunk into a row-major array and allocated a temporary per operation).
+    """
+    size = len(columns[0]) if columns else 0
+    mixed = np.full(size, 0x9E3779B97F4A7C15, dtype=np.uint64)
+    scratch = np.empty(size, dtype=np.float64)
+    bits = scratch.view(np.uint64)
+    shifted = np.empty(size, dtype=np.uint64)
+    for column in columns:
+        np.add(column, 0.0, out=scratch)  # -0.0 becomes 0.0: equal readings, equal bits
+        mixed ^= bits
         mixed *= np.uint64(0xBF58476D1CE4E5B9)
-        mixed ^= mixed >> np.uint64(31)
+        np.right_shift(mixed, np.uint64(31), out=shifted)
+        mixed ^= shifted
     return mixed
 
 
@@ -184,45 +207,69 @@ class ReadingsCheck:
         frame = frame.reset_index(drop=True)
         offset, self.rows_seen = self.rows_seen, self.rows_seen + len(frame)
         typed = _parse(frame)
-        result = self._reference(frame) if typed is None else self._vectorised(frame, typed)
+        if typed is None:
+            result = self._reference(frame)
+            self._count_repeats(result.valid)
+        else:
+            result, hashes = self._vectorised(frame, typed)
+            self.repeats.add_hashes(hashes, _repeat_ids(result.valid))
         result.quarantined[ROW_COLUMN] += offset
         result.valid_rows += offset
-        self._count_repeats(result.valid, offset)
         return result
 
-    def _vectorised(self, frame: pd.DataFrame, typed: pd.DataFrame) -> ChunkResult:
-        masks: list[tuple[str, np.ndarray]] = []
+    def _vectorised(
+        self, frame: pd.DataFrame, typed: pd.DataFrame
+    ) -> tuple[ChunkResult, np.ndarray]:
+        """The chunk's verdicts, and the :func:`column_hash` of its valid readings."""
+        # None: a rule no reading of the chunk breaks (its bit stays in place, unset)
+        masks: list[tuple[str, np.ndarray | None]] = []
+        sensors: list[np.ndarray] = []
         for name in SENSOR_COLUMNS:
             values = typed[name].to_numpy()
-            missing = np.isnan(values)
+            sensors.append(values)
             bounds = SENSOR_RANGES[name]
             with np.errstate(invalid="ignore"):
                 low_ok = values >= bounds.low if bounds.low_inclusive else values > bounds.low
                 in_range = low_ok & (values <= bounds.high)
-            masks.append((f"{name}: {MISSING_VALUE}", missing))
-            masks.append((finite_rule(name), ~missing & ~np.isfinite(values)))
-            masks.append((range_rule(name), ~missing & ~in_range))
+            rules = (f"{name}: {MISSING_VALUE}", finite_rule(name), range_rule(name))
+            if math.isfinite(bounds.low) and math.isfinite(bounds.high) and in_range.all():
+                # finite bounds hold no NaN nor infinity: the column breaks none of its rules
+                masks.extend((rule, None) for rule in rules)
+                continue
+            missing = np.isnan(values)
+            masks.append((rules[0], missing))
+            masks.append((rules[1], ~missing & ~np.isfinite(values)))
+            masks.append((rules[2], ~missing & ~in_range))
         if "udi" in typed.columns:
             masks.append((DUPLICATE_UDI, self._duplicates(typed["udi"])))
+        only_type = None
         if "type" in typed.columns:
             kind = typed["type"]
-            masks.append((TYPE_RULE, (kind.notna() & ~kind.isin(MACHINE_TYPES)).to_numpy()))
+            only_type = only_value(kind)
+            if only_type is None:
+                unknown = (kind.notna() & ~kind.isin(MACHINE_TYPES)).to_numpy()
+            else:  # one type in the whole chunk (as plants send them): one comparison
+                unknown = np.full(len(kind), only_type not in MACHINE_TYPES)
+            masks.append((TYPE_RULE, unknown))
         if MACHINE_ID in typed.columns:
             masks.append((MACHINE_ID_RULE, bad_machine_ids(typed[MACHINE_ID])))
         if TIMESTAMP in typed.columns:
             masks.append((TIMESTAMP_RULE, bad_timestamps(frame[TIMESTAMP], typed[TIMESTAMP])))
         bad = np.zeros(len(frame), dtype=bool)
         for _, mask in masks:
-            bad |= mask
+            if mask is not None:
+                bad |= mask
+        hashes = column_hash(sensors)
         if not bad.any():
             empty = frame.iloc[:0].copy()
             empty.insert(0, ROW_COLUMN, np.zeros(0, dtype=np.int64))
             empty[REASON_COLUMN] = np.zeros(0, dtype=object)
-            return ChunkResult(typed, empty, np.arange(1, len(frame) + 1))
+            return ChunkResult(typed, empty, np.arange(1, len(frame) + 1), only_type), hashes
         rows = np.flatnonzero(bad)
         codes = np.zeros(len(rows), dtype=np.int64)
         for bit, (_, mask) in enumerate(masks):
-            codes |= mask[rows].astype(np.int64) << bit
+            if mask is not None:
+                codes |= mask[rows].astype(np.int64) << bit
         patterns, inverse = np.unique(codes, return_inverse=True)
         texts = np.array(
             ["; ".join(t for bit, (t, _) in enumerate(masks) if p >> bit & 1) for p in patterns],
@@ -232,7 +279,8 @@ class ReadingsCheck:
         quarantined.insert(0, ROW_COLUMN, rows + 1)
         quarantined[REASON_COLUMN] = texts[inverse]
         good = np.flatnonzero(~bad)
-        return ChunkResult(typed.iloc[good].reset_index(drop=True), quarantined, good + 1)
+        valid = typed.iloc[good].reset_index(drop=True)
+        return ChunkResult(valid, quarantined, good + 1, only_type), hashes[good]
 
     def _duplicates(self, udi: pd.Series) -> np.ndarray:
         present = udi.notna().to_numpy()
@@ -265,11 +313,34 @@ class ReadingsCheck:
                 valid, kept = valid[~again].reset_index(drop=True), kept[~again]
         return ChunkResult(valid, quarantined, kept + 1)
 
-    def _count_repeats(self, valid: pd.DataFrame, offset: int) -> None:
+    def _count_repeats(self, valid: pd.DataFrame) -> None:
         if valid.empty:
             return
-        ids = valid["udi"].to_numpy() if "udi" in valid.columns else np.arange(len(valid)) + 1
-        self.repeats.add(valid[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64), ids)
+        self.repeats.add(valid[list(SENSOR_COLUMNS)].to_numpy(dtype=np.float64), _repeat_ids(valid))
+
+
+def _repeat_ids(valid: pd.DataFrame) -> np.ndarray:
+    """The ids a repeated reading is shown by in the report (its udi, else its valid row)."""
+    return valid["udi"].to_numpy() if "udi" in valid.columns else np.arange(len(valid)) + 1
+
+
+def only_value(column: pd.Series) -> Any:
+    """The value every row of a text column holds, when it is one and none is missing, else
+    None (also for a column not stored in Arrow, which would need a Python object per row).
+
+    One ``pyarrow.compute.unique`` (0.6 ms for 125,000 readings) instead of the per-reading
+    ``isin`` and ``==`` on the type column (about 3 ms per use, three uses per chunk).
+    """
+    array = column.array
+    if len(array) == 0 or getattr(column.dtype, "storage", None) != "pyarrow":
+        return None
+    import pyarrow.compute as pc
+
+    arrow = array.__arrow_array__()
+    if arrow.null_count:
+        return None
+    distinct = pc.unique(arrow)
+    return distinct[0].as_py() if len(distinct) == 1 else None
 
 
 def _parse(frame: pd.DataFrame) -> pd.DataFrame | None:
@@ -298,4 +369,5 @@ def _parse(frame: pd.DataFrame) -> pd.DataFrame | None:
                 typed[name] = column
     except (ValueError, TypeError, OverflowError):
         return None
-    return pd.DataFrame(typed, index=frame.index)
+    # copy=False: the columns as they are, not copied into one block (0.3 ms, not 1.3 ms)
+    return pd.DataFrame(typed, index=frame.index, copy=False)
