@@ -48,18 +48,28 @@ def test_a_chunks_ids_are_the_single_ids_of_its_rows_across_digit_counts() -> No
     assert list(ids) == [batch_prediction_id(DAY, "plant-a.parquet", r) for r in range(95, 1_095)]
 
 
-def test_ids_made_ahead_by_the_helper_are_the_files_ids_whatever_the_chunks() -> None:
-    # given a file handed out in chunks of uneven sizes, the later ones made ahead by the helper
+def test_ids_taken_chunk_by_chunk_are_the_files_ids_whatever_the_chunks() -> None:
+    # given a file handed out in chunks of uneven sizes
     sizes = [1_000, 1_000, 300, 2_500, 1_000, 7]
-    with BatchIds(DAY, "plant-a.parquet", ahead_rows=1_000) as ids:
-        chunks = [list(ids.take(n)) for n in sizes[:3]]
-        assert ids._helper is not None, "a file of full chunks gets its ids made ahead"
-        # when the helper dies halfway, the ids are made in the job itself
-        ids._helper.kill()
-        chunks += [list(ids.take(n)) for n in sizes[3:]]
+    ids = BatchIds(DAY, "plant-a.parquet")
+    made = [i for n in sizes for i in ids.take(n)]
     # then every row has the id of its place in the file
-    made = [i for chunk in chunks for i in chunk]
     assert made == list(batch_prediction_ids(DAY, "plant-a.parquet", sum(sizes)))
+
+
+def test_batch_ids_are_stable_across_releases() -> None:
+    # outcomes are recorded against ids: a day re-run by a later release must give the same ids
+    assert batch_prediction_id(DAY, "plant-a.csv", 7) == "20261125-af36e364834237f9"
+    assert batch_prediction_id(DAY, "plant-a.csv", 8) == "20261125-532c1a193c0563f1"
+
+
+def test_a_large_files_ids_never_collide_and_differ_from_another_files() -> None:
+    # given two files of a plant-sized day (the row mix is a bijection per file)
+    first = batch_prediction_ids(DAY, "line-1.parquet", 2_000_000)
+    second = batch_prediction_ids(DAY, "line-2.parquet", 2_000_000)
+    # then no id repeats within a file or across the two
+    assert len(set(first)) == len(first)
+    assert set(first).isdisjoint(second)
 
 
 def test_with_batch_ids_numbers_rows_as_they_arrived() -> None:
@@ -96,10 +106,12 @@ def test_api_ids_time_part_is_the_crockford_encoding_of_the_milliseconds() -> No
         assert prediction_id_time_ms(new_prediction_id(now_ms=ms)) == ms, ms
 
 
-def test_ids_from_digests_writes_every_byte_value_as_two_lowercase_hex_digits() -> None:
-    from predmaint.inference.ids import ids_from_digests
+def test_ids_from_codes_write_every_byte_value_as_two_lowercase_hex_digits() -> None:
+    import numpy as np
 
-    joined = bytes(range(256)) + bytes(range(255, -1, -1))  # 64 digests of 8 bytes
-    ids = ids_from_digests(date(2026, 6, 1), joined)
+    from predmaint.inference.ids import ids_from_codes
+
+    joined = bytes(range(256)) + bytes(range(255, -1, -1))  # 64 codes of 8 bytes
+    ids = ids_from_codes(date(2026, 6, 1), np.frombuffer(joined, dtype=">u8").astype(np.uint64))
     expected = [f"20260601-{joined[i : i + 8].hex()}" for i in range(0, len(joined), 8)]
     assert list(ids) == expected

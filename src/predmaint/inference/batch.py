@@ -342,10 +342,9 @@ def _stream(
     rejected: AtomicOutput,
 ) -> None:
     check = ReadingsCheck(stage=f"inference-{path.stem}")
-    # ids from the rows' places in the file: the same whatever the chunking, made ahead
-    ids = BatchIds(ds, path.name, settings.batch_chunk_rows)
+    # ids from the rows' places in the file: the same whatever the chunking
+    ids = BatchIds(ds, path.name)
     with (
-        ids,
         PartWriter(part.tmp) as scored_out,
         QuarantineWriter(rejected.tmp) as rejected_out,
         ThreadPoolExecutor(1, thread_name_prefix="predmaint-chunk") as scoring,
