@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from predmaint.data.columns import SENSOR_COLUMNS, TARGET, normalise_header
 from predmaint.errors import DataValidationError
 from predmaint.features.job import build_features
-from predmaint.models.tracking import alias_uri
+from predmaint.models.tracking import alias_uri, configure
 from predmaint.models.training import (
     minimum_rows_per_class,
     train_model,
@@ -36,7 +36,8 @@ def runs(trained_home: Settings) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def champion(trained_home: Settings) -> Any:
-    mlflow.set_tracking_uri(trained_home.resolved_tracking_uri)
+    # both URIs: an earlier test in this process may have pointed MLflow's registry elsewhere
+    configure(trained_home)
     return mlflow.pyfunc.load_model(alias_uri(trained_home))
 
 
