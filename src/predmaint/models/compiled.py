@@ -4,9 +4,10 @@ scikit-learn spends milliseconds validating and dispatching one row through a fo
 Runtime scores the same row in microseconds (figures in docs/benchmarks.md). The whole pipeline
 is converted with skl2onnx, including :class:`PhysicsFeatures` (a custom converter below, same
 operations in the same order as :func:`predmaint.features.formulas.derive`, in float64), so the
-API takes the five raw sensor values exactly as training did. A compiled model is only used
-after it reproduced the pipeline on a probe set; otherwise the pipeline itself is served and
-:attr:`Scorer.detail` says why.
+API takes the five raw sensor values exactly as training did. A random forest is written by
+:func:`append_forest` as one ``TreeEnsemble`` (ai.onnx.ml 5) of the positive class, in float64.
+A compiled model is only used after it reproduced the pipeline on a probe set; otherwise the
+pipeline itself is served and :attr:`Scorer.detail` says why.
 """
 
 from __future__ import annotations
