@@ -27,6 +27,7 @@ from predmaint.models.compiled import (
     ONNX_RUNTIME,
     PARITY_TOLERANCE,
     SKLEARN,
+    OnnxScorer,
     bulk_probability,
     compile_pipeline,
     probe_readings,
@@ -201,3 +202,37 @@ def test_unfaithful_compilation_falls_back(
     # then the probe comparison catches it and the pipeline itself is served
     assert scorer.runtime == SKLEARN
     assert "differs" in scorer.detail, scorer.detail
+
+
+def test_the_forest_compiles_to_one_tree_ensemble_with_one_output(
+    small_forest: Pipeline, sensors_and_labels: tuple[np.ndarray, np.ndarray]
+) -> None:
+    import onnx
+
+    # given the forest pipeline converted (our TreeEnsemble, ai.onnx.ml opset 5)
+    model = onnx.load_from_string(to_onnx(small_forest))
+    # then the graph ends in one TreeEnsemble with one output, the positive class's probability
+    assert [n.op_type for n in model.graph.node].count("TreeEnsemble") == 1
+    assert [o.name for o in model.graph.output] == ["probability"]
+    # and it reproduces scikit-learn to rounding (float32 features, float64 thresholds and sums)
+    x, _ = sensors_and_labels
+    scorer = OnnxScorer(to_onnx(small_forest), list(small_forest.classes_).index(1))
+    expected = small_forest.predict_proba(x)[:, list(small_forest.classes_).index(1)]
+    assert float(np.max(np.abs(scorer.probability(x) - expected))) < 1e-12
+    assert scorer.probability_one(x[0]) == pytest.approx(expected[0], abs=1e-12)
+
+
+def test_a_forest_with_a_single_leaf_tree_compiles(
+    sensors_and_labels: tuple[np.ndarray, np.ndarray],
+) -> None:
+    # given a forest whose trees are single leaves (no split is worth making)
+    x, y = sensors_and_labels
+    forest = RandomForestClassifier(
+        n_estimators=3, min_impurity_decrease=1.0, random_state=0, n_jobs=1
+    )
+    pipeline = Pipeline([("features", PhysicsFeatures()), ("model", forest)]).fit(x, y)
+    assert all(e.tree_.node_count == 1 for e in forest.estimators_)
+    # then the compiled model gives scikit-learn's probabilities
+    scorer = OnnxScorer(to_onnx(pipeline), 1)
+    expected = pipeline.predict_proba(x)[:, 1]
+    assert float(np.max(np.abs(scorer.probability(x) - expected))) < 1e-12

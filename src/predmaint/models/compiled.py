@@ -4,9 +4,10 @@ scikit-learn spends milliseconds validating and dispatching one row through a fo
 Runtime scores the same row in microseconds (figures in docs/benchmarks.md). The whole pipeline
 is converted with skl2onnx, including :class:`PhysicsFeatures` (a custom converter below, same
 operations in the same order as :func:`predmaint.features.formulas.derive`, in float64), so the
-API takes the five raw sensor values exactly as training did. A compiled model is only used
-after it reproduced the pipeline on a probe set; otherwise the pipeline itself is served and
-:attr:`Scorer.detail` says why.
+API takes the five raw sensor values exactly as training did. A random forest is written by
+:func:`append_forest` as one ``TreeEnsemble`` (ai.onnx.ml 5) of the positive class, in float64.
+A compiled model is only used after it reproduced the pipeline on a probe set; otherwise the
+pipeline itself is served and :attr:`Scorer.detail` says why.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ ONNX_RUNTIME = "onnxruntime"
 SKLEARN = "sklearn"
 _TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}  # ml opset 3: tree thresholds stored as float64
 _INPUT = "sensors"
+_PROBABILITY = "probability"  # the forest graph's only output: (n, 1), the positive class
+_FOREST_ML_OPSET = 5  # TreeEnsemble (ai.onnx.ml 5): float64 thresholds and leaf weights
 _FLOAT32_OPTION = "float32_rounding"
 
 FloatArray = npt.NDArray[np.float64]
@@ -98,7 +101,12 @@ class OnnxScorer:
         self.detail = detail or f"ONNX Runtime {ort.__version__}, {threads} thread(s)"
         self.column = self._column = column  # the positive class's column of the probabilities
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        self._outputs = [self._session.get_outputs()[1].name]  # (label, probabilities)
+        outputs = [output.name for output in self._session.get_outputs()]
+        if outputs == [_PROBABILITY]:  # the forest's graph: the positive class only
+            self._column = 0
+            self._outputs = outputs
+        else:
+            self._outputs = [outputs[1]]  # (label, probabilities)
 
     def probability(self, sensors: FloatArray) -> FloatArray:
         batch = np.ascontiguousarray(sensors, dtype=np.float64)
@@ -214,15 +222,116 @@ def to_onnx(pipeline: Any) -> bytes:
     if isinstance(steps[0], PhysicsFeatures) and isinstance(steps[1], RandomForestClassifier):
         options[id(steps[0])] = {_FLOAT32_OPTION: True}
     svm = len(steps) > 1 and is_calibrated_rbf_svm(steps[-1])
+    forest = (
+        len(steps) == 2
+        and isinstance(steps[0], PhysicsFeatures)
+        and type(steps[1]) is RandomForestClassifier
+        and len(steps[1].classes_) == 2
+        and steps[1].n_outputs_ == 1
+    )
     onnx_model = convert_sklearn(
-        pipeline[:-1] if svm else pipeline,  # our float64 graph for the SVM (svm_onnx)
+        pipeline[:-1] if svm or forest else pipeline,  # our own graph for the SVM and forest
         initial_types=[(_INPUT, DoubleTensorType([None, len(SENSOR_COLUMNS)]))],
         target_opset=_TARGET_OPSET,
         options=options,
     )
     if svm:
         onnx_model = append_calibrated_svm(onnx_model, steps[-1])
+    if forest:
+        onnx_model = append_forest(onnx_model, steps[-1], list(pipeline.classes_).index(1))
     return bytes(onnx_model.SerializeToString())
+
+
+def append_forest(onnx_model: Any, forest: Any, column: int) -> Any:
+    """``onnx_model`` (the feature step, float32-rounded float64 features) extended by one
+    ``TreeEnsemble`` (ai.onnx.ml opset 5) that sums the forest's leaf probabilities of class
+    ``column`` divided by the number of trees, in float64: output :data:`_PROBABILITY`.
+
+    Written here rather than by skl2onnx for measured speed: skl2onnx's TreeEnsembleClassifier
+    accumulates both classes and a label; one target is 2.9 -> 2.3 CPU-s for 5 M readings
+    (docs/benchmarks.md, "The forest as one TreeEnsemble"). Thresholds and leaf weights are
+    scikit-learn's own float64 values and the features are float32-rounded like scikit-learn's
+    (``x <= threshold`` on the same numbers), so only the summation order differs. A NaN
+    feature (a speed so small that a division underflows) goes right, as before and as the
+    tree code (:mod:`predmaint.models.tree_code`) sends it.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    features: list[int] = []  # per interior node of the ensemble
+    splits: list[float] = []
+    true_ids: list[int] = []
+    true_leaf: list[int] = []
+    false_ids: list[int] = []
+    false_leaf: list[int] = []
+    roots: list[int] = []
+    weights: list[float] = []
+    trees = forest.estimators_
+    for estimator in trees:
+        tree = estimator.tree_
+        left, right = tree.children_left, tree.children_right
+        value = tree.value[:, 0, :]
+        leaves = left == -1
+        probability = value[:, column] / value.sum(axis=1) / len(trees)
+        interior: dict[int, int] = {}  # node -> index among the ensemble's interior nodes
+        leaf: dict[int, int] = {}  # node -> index among the ensemble's leaves
+        for node in range(tree.node_count):
+            if leaves[node]:
+                leaf[node] = len(weights)
+                weights.append(float(probability[node]))
+        if leaves[0]:  # a single-leaf tree: one split whose both branches reach the leaf
+            roots.append(len(features))
+            features.append(0)
+            splits.append(0.0)
+            for ids, flags in ((true_ids, true_leaf), (false_ids, false_leaf)):
+                ids.append(leaf[0])
+                flags.append(1)
+            continue
+        for node in range(tree.node_count):
+            if not leaves[node]:
+                interior[node] = len(features) + len(interior)
+        roots.append(interior[0])
+        for node in sorted(interior, key=interior.__getitem__):
+            features.append(int(tree.feature[node]))
+            splits.append(float(tree.threshold[node]))
+            for child, ids, flags in (
+                (left[node], true_ids, true_leaf),
+                (right[node], false_ids, false_leaf),
+            ):
+                is_leaf = bool(leaves[child])
+                ids.append(leaf[child] if is_leaf else interior[child])
+                flags.append(int(is_leaf))
+    modes = [0] * len(features)  # BRANCH_LEQ: left when x <= threshold, as scikit-learn
+    graph = onnx_model.graph
+    node = helper.make_node(
+        "TreeEnsemble",
+        [graph.output[0].name],
+        [_PROBABILITY],
+        domain="ai.onnx.ml",
+        aggregate_function=1,  # SUM
+        post_transform=0,
+        n_targets=1,
+        tree_roots=roots,
+        nodes_featureids=features,
+        nodes_modes=numpy_helper.from_array(np.asarray(modes, np.uint8), "modes"),
+        nodes_splits=numpy_helper.from_array(np.asarray(splits, np.float64), "splits"),
+        nodes_truenodeids=true_ids,
+        nodes_trueleafs=true_leaf,
+        nodes_falsenodeids=false_ids,
+        nodes_falseleafs=false_leaf,
+        leaf_targetids=[0] * len(weights),
+        leaf_weights=numpy_helper.from_array(np.asarray(weights, np.float64), "weights"),
+    )
+    graph.node.append(node)
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(_PROBABILITY, TensorProto.DOUBLE, [None, 1]))
+    del onnx_model.opset_import[:]
+    onnx_model.opset_import.extend(
+        [
+            helper.make_opsetid("", _TARGET_OPSET[""]),
+            helper.make_opsetid("ai.onnx.ml", _FOREST_ML_OPSET),
+        ]
+    )
+    return onnx_model
 
 
 def probe_readings(rows: int = 2000, seed: int = 7) -> FloatArray:

@@ -54,8 +54,9 @@ ARTIFACTS = "artifacts"
 PIPELINE_FILE = "pipeline/model.skops"
 MODES_FILE = "modes/model.skops"
 CACHE_FOLDER = Path(".cache") / "compiled"
-#: Entries of another format (before the mode model was kept) are compiled again.
-FORMAT = 2
+#: Entries of another format are compiled again (2: the mode model kept; 3: the forest as one
+#: TreeEnsemble of ai.onnx.ml opset 5, see compiled.append_forest).
+FORMAT = 3
 
 
 @dataclass(frozen=True)
