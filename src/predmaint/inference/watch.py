@@ -23,7 +23,6 @@ from predmaint.features.drift import (
     DriftRule,
     count_drift,
     drift_verdict,
-    warm_verdict,
 )
 from predmaint.features.reference import DriftReference
 from predmaint.models.drift_reference import load_drift_reference
@@ -64,9 +63,7 @@ class ChunkCounts:
 
     Counting is numpy work that mostly releases the GIL (a sort and running sums per feature,
     about 14 ms for 125,000 readings): it runs while the job validates, scores and writes the
-    next chunk. Once the first chunk is counted, the verdict's ``scipy.stats`` starts importing
-    beside the scoring (:func:`predmaint.features.drift.warm_verdict`). ``total`` is the file's
-    counts (None without a reference).
+    next chunk. ``total`` is the file's counts (None without a reference).
     """
 
     def __init__(self, watch: Watch | None) -> None:
@@ -85,7 +82,7 @@ class ChunkCounts:
         self._wait()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="predmaint-drift")
-        self._pending = self._pool.submit(_count, self.watch, readings, not self._counts)
+        self._pending = self._pool.submit(self.watch.count, readings)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -99,13 +96,6 @@ class ChunkCounts:
     def __exit__(self, *_: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-
-
-def _count(watch: Watch, readings: pd.DataFrame, first: bool) -> DriftCounts | None:
-    counts = watch.count(readings)
-    if first:  # the day's verdict will need scipy.stats: import it beside the scoring
-        warm_verdict()
-    return counts
 
 
 def merge_counts(counts: list[DriftCounts | None]) -> DriftCounts | None:
