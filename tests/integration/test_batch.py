@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -273,7 +274,7 @@ def test_score_frame_gives_the_columns_added_one_by_one(scoring_home: Settings, 
     # given valid readings of several machine types (some missing), or of type H only
     import numpy as np
 
-    from predmaint.inference.batch import _categorical, add_diagnosis, osf_limits, score_frame
+    from predmaint.inference.batch import _categorical, osf_limits, score_frame
     from predmaint.inference.risk import risk_level_codes
 
     frame = simulate_readings(400, DAY, seed=5)
@@ -296,7 +297,7 @@ def test_score_frame_gives_the_columns_added_one_by_one(scoring_home: Settings, 
     expected["probability"] = np.where(failure, probability, 1.0 - probability)
     expected["risk_level"] = _categorical(codes, RISK_LEVELS)
     expected["recommendation"] = None
-    add_diagnosis(expected, sensors, failure, codes, model, scoring_home.language)
+    _add_diagnosis_one_by_one(expected, sensors, failure, codes, model, scoring_home.language)
     zeros = np.zeros(len(frame), np.int8)
     expected["model_name"] = _categorical(zeros, [model.info.name])
     expected["model_version"] = _categorical(zeros, [model.info.version])
@@ -305,3 +306,37 @@ def test_score_frame_gives_the_columns_added_one_by_one(scoring_home: Settings, 
     limits = osf_limits(frame)
     assert (np.ndim(limits) == 0) == (types == "one")
     assert np.array_equal(np.broadcast_to(limits, len(frame)), overstrain_limits(frame["type"]))
+
+
+def _add_diagnosis_one_by_one(
+    scored: pd.DataFrame,
+    sensors: Any,
+    failure: Any,
+    level_codes: Any,
+    model: Any,
+    language: Any,
+) -> None:
+    """The diagnosis columns as the batch job added them before ``chunk_scores``: one at a time,
+    the mode model on predicted failures only, texts as codes into the (level, mode) table."""
+    import numpy as np
+
+    from predmaint.features.mechanisms import MODES, OSF_LIMITS, utilisation_many
+    from predmaint.inference.batch import _categorical
+    from predmaint.inference.diagnosis import recommendation_table
+
+    limits = overstrain_limits(scored["type"]) if "type" in scored.columns else OSF_LIMITS["L"]
+    utilisation = utilisation_many(sensors, limits)
+    mode_codes = np.full(len(sensors), -1, dtype=np.int8)
+    mode_probability = np.full(len(sensors), np.nan)
+    failing = np.flatnonzero(failure)
+    if model.mode_scorer is not None and len(failing):
+        mode_codes[failing], mode_probability[failing] = model.mode_scorer.best_many(
+            sensors[failing]
+        )
+    scored["failure_mode"] = _categorical(mode_codes, MODES)
+    scored["failure_mode_probability"] = mode_probability
+    for position, column in enumerate(UTILISATION_COLUMNS):
+        scored[column] = utilisation[:, position]
+    texts = tuple(recommendation_table(language).values())
+    text_codes = level_codes.astype(np.int16) * (len(MODES) + 1) + (mode_codes + 1)
+    scored["recommendation"] = _categorical(text_codes, texts)

@@ -226,41 +226,6 @@ def scored_frame(frame: pd.DataFrame, scores: ChunkScores, model: LoadedModel) -
     return pd.DataFrame(columns, index=frame.index, copy=False)
 
 
-def add_diagnosis(
-    scored: pd.DataFrame,
-    sensors: np.ndarray,
-    failure: np.ndarray,
-    level_codes: np.ndarray,
-    model: LoadedModel,
-    language: Language,
-) -> None:
-    """``failure_mode`` (with its probability) of predicted failures, one ``util_…`` column per
-    documented mechanism, and the failure's recommendation with its mode's action.
-
-    Vectorised: the mode model scores the predicted failures only, the utilisations are five
-    array expressions, and texts stay categorical (codes into the (level, mode) table). The
-    batch job itself gets these columns from :func:`chunk_scores`, with the same rules.
-    """
-    limits: Any = OSF_LIMITS["L"]
-    if "type" in scored.columns:  # missing types get type L's limit
-        limits = overstrain_limits(scored["type"])
-    utilisation = utilisation_many(sensors, limits)
-    mode_codes = np.full(len(sensors), -1, dtype=np.int8)
-    mode_probability = np.full(len(sensors), np.nan)
-    failing = np.flatnonzero(failure)
-    if model.mode_scorer is not None and len(failing):
-        mode_codes[failing], mode_probability[failing] = model.mode_scorer.best_many(
-            sensors[failing]
-        )
-    scored["failure_mode"] = _categorical(mode_codes, MODES)
-    scored["failure_mode_probability"] = mode_probability
-    for position, column in enumerate(UTILISATION_COLUMNS):
-        scored[column] = utilisation[:, position]
-    texts = tuple(recommendation_table(language).values())
-    text_codes = level_codes.astype(np.int16) * (len(MODES) + 1) + (mode_codes + 1)
-    scored["recommendation"] = _categorical(text_codes, texts)
-
-
 #: Categorical dtypes by their categories: made once, not per chunk (a few hundred µs each).
 _DTYPES: dict[tuple[str, ...], pd.CategoricalDtype] = {}
 
