@@ -236,3 +236,21 @@ def test_a_forest_with_a_single_leaf_tree_compiles(
     scorer = OnnxScorer(to_onnx(pipeline), 1)
     expected = pipeline.predict_proba(x)[:, 1]
     assert float(np.max(np.abs(scorer.probability(x) - expected))) < 1e-12
+
+
+def test_a_forest_certain_of_a_reading_gives_exactly_one_and_zero(
+    sensors_and_labels: tuple[np.ndarray, np.ndarray],
+) -> None:
+    # given a forest of 40 trees grown to purity, and readings every tree is certain of
+    x, y = sensors_and_labels
+    forest = RandomForestClassifier(n_estimators=40, random_state=0, n_jobs=1)
+    pipeline = Pipeline([("features", PhysicsFeatures()), ("model", forest)]).fit(x, y)
+    expected = pipeline.predict_proba(x)[:, 1]
+    certain = (expected == 1.0) | (expected == 0.0)
+    assert (expected == 1.0).any() and (expected == 0.0).any()
+    # then the compiled forest says exactly 1 and 0 there (never 1.0000000000000004: the API's
+    # schema caps probabilities at 1), and scikit-learn's values elsewhere
+    scored = OnnxScorer(to_onnx(pipeline), 1).probability(x)
+    assert np.array_equal(scored[certain], expected[certain])
+    assert float(scored.max()) <= 1.0
+    assert float(np.max(np.abs(scored - expected))) < 1e-12

@@ -55,8 +55,9 @@ PIPELINE_FILE = "pipeline/model.skops"
 MODES_FILE = "modes/model.skops"
 CACHE_FOLDER = Path(".cache") / "compiled"
 #: Entries of another format are compiled again (2: the mode model kept; 3: the forest as one
-#: TreeEnsemble of ai.onnx.ml opset 5, see compiled.append_forest).
-FORMAT = 3
+#: TreeEnsemble of ai.onnx.ml opset 5, see compiled.append_forest; 4: that ensemble averages
+#: the trees' probabilities instead of summing leaves pre-divided by the number of trees).
+FORMAT = 4
 
 
 @dataclass(frozen=True)
