@@ -6,9 +6,6 @@ reproduced, older format) is never used."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +20,14 @@ from predmaint.models.mode_scorer import compile_modes
 from predmaint.models.tracking import CHALLENGER
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
+from tests.support.fresh_interpreter import MARKER, infer_script, run_python
 from tests.support.project import DAY
 
 #: What a batch process with a warm cache has no use for (scikit-learn and the pyfunc's
 #: deserialiser, the ONNX converter).
 NOT_NEEDED = ("sklearn", "skops", "skl2onnx")
-MARKER = "MODULES "
 #: Runs ``predmaint infer`` in this interpreter, then prints which unneeded packages it imported.
-CHECK_INFER = f"""
-import json, sys
-from predmaint.cli import app
-try:
-    app(sys.argv[1:])
-except SystemExit as exit:
-    code = exit.code
-loaded = sorted({{name.split(".")[0] for name in sys.modules}} & set({NOT_NEEDED!r}))
-print({MARKER!r} + json.dumps({{"exit": code, "loaded": loaded}}))
-"""
+CHECK_INFER = infer_script(NOT_NEEDED)
 #: Scores the AI4I file with the challenger loaded from the cache, in a fresh interpreter.
 CHECK_CHALLENGER = f"""
 import json, sys
@@ -58,24 +46,6 @@ loaded = sorted({{name.split(".")[0] for name in sys.modules}} & set({NOT_NEEDED
 print({MARKER!r} + json.dumps({{"from_cache": challenger.compiled.from_cache,
     "runtime": challenger.scorer.runtime, "threshold": challenger.threshold, "loaded": loaded}}))
 """
-
-
-def run_python(settings: Settings, script: str, *args: str) -> dict[str, object]:
-    """``script`` in a fresh interpreter on ``settings``' home; what it printed after MARKER."""
-    env = {**os.environ, "PREDMAINT_HOME": str(settings.home)}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env.pop("MLFLOW_REGISTRY_URI", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        env=env,
-        cwd=settings.home,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
-    assert lines, f"no answer from the subprocess: {done.stderr[-3000:]}"
-    return dict(json.loads(lines[-1][len(MARKER) :]))
 
 
 def entry(settings: Settings, suffix: str) -> Path:

@@ -5,9 +5,6 @@ MLflow."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,22 +16,12 @@ from predmaint.models.tracking import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION
 from predmaint.models.training import train_model
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
+from tests.support.fresh_interpreter import infer_script, run_python
 from tests.support.project import DAY, FAST, make_settings
 
 WEAK = {"rf_n_estimators": 1, "rf_max_depth_grid": [1], "cv_folds": 2}
-MARKER = "ANSWER "
-#: ``predmaint infer`` in a fresh interpreter; prints the version it scored with and which of
-#: MLflow's stack it imported.
-INFER = f"""
-import json, sys
-from predmaint.cli import app
-try:
-    app(sys.argv[1:])
-except SystemExit as exit:
-    code = exit.code
-loaded = sorted({{n.split(".")[0] for n in sys.modules}} & {{"mlflow", "sqlalchemy", "alembic"}})
-print({MARKER!r} + json.dumps({{"exit": code, "loaded": loaded}}))
-"""
+#: ``predmaint infer`` in a fresh interpreter; reports which of MLflow's stack it imported.
+INFER = infer_script(("mlflow", "sqlalchemy", "alembic"))
 
 
 @pytest.fixture
@@ -92,22 +79,9 @@ def test_an_unknown_alias_or_schema_is_answered_by_mlflow(
 
 
 def _infer(settings: Settings) -> tuple[dict[str, object], dict[str, object]]:
-    env = {**os.environ, "PREDMAINT_HOME": str(settings.home)}
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        env.pop(name, None)
-    args = ["infer", "--date", DAY.isoformat(), "--rows", "500"]
-    done = subprocess.run(
-        [sys.executable, "-c", INFER, *args],
-        env=env,
-        cwd=settings.home,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
-    assert lines, f"no answer from `predmaint infer`: {done.stderr[-3000:]}"
+    answer = run_python(settings, INFER, "infer", "--date", DAY.isoformat(), "--rows", "500")
     report = settings.predictions_dir / f"ds={DAY.isoformat()}" / "report.json"
-    return json.loads(lines[-1][len(MARKER) :]), json.loads(report.read_text())
+    return answer, json.loads(report.read_text())
 
 
 def test_infer_follows_rollback_and_promotion_without_importing_mlflow(

@@ -307,7 +307,6 @@ def test_counting_a_chunk_imports_no_scipy() -> None:
         "import pandas as pd\n"
         "from datetime import date, timedelta\n"
         "from predmaint.data.scenarios import simulate_scenario\n"
-        "from predmaint.features import drift\n"
         "from predmaint.features.reference import build_reference\n"
         "from predmaint.inference import batch\n"
         "from predmaint.inference.watch import ChunkCounts, Watch\n"
