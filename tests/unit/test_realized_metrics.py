@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from predmaint.monitoring.metrics import RealizedMetrics, f1_interval, wilson
+from predmaint.monitoring.metrics import RealizedMetrics, f1_interval, wilson, z95
+
+
+def test_z95_is_scipys_normal_quantile_to_the_bit() -> None:
+    from scipy import stats
+
+    assert z95() == float(stats.norm.ppf(0.975))
 
 
 def test_wilson_matches_the_textbook_value() -> None:

@@ -39,12 +39,12 @@ def _round(value: float | None) -> float | None:
 
 @cache
 def z95() -> float:
-    """The normal quantile of a two-sided 95 % interval, scipy's. scipy is imported here, not
-    with the module: importing ``scipy.stats`` costs 0.4 s, paid only by a job that computes an
-    interval (the stdlib's ``NormalDist`` differs in the last bit)."""
-    from scipy import stats
+    """The normal quantile of a two-sided 95 % interval: ``scipy.special.ndtri``, the function
+    ``scipy.stats.norm.ppf`` calls, without importing ``scipy.stats`` (0.4-0.7 s, for one
+    number; the stdlib's ``NormalDist`` differs in the last bit)."""
+    from scipy.special import ndtri
 
-    return float(stats.norm.ppf(0.975))
+    return float(ndtri(0.975))
 
 
 def wilson(successes: int, trials: int, z: float | None = None) -> Interval:
