@@ -40,6 +40,7 @@ def test_the_bounds() -> None:
     assert kstwo_sf(0.0, 5_000) == 1.0
     assert kstwo_sf(1.0, 5_000) == 0.0
     assert kstwo_sf(0.3, 5_000) == 0.0  # far out in the tail (n·d² >= 370)
+    assert np.isnan(kstwo_sf(float("nan"), 5_000)) and np.isnan(stats.kstwo.sf(np.nan, 5_000))
 
 
 def test_a_large_batch_takes_no_scipy_stats() -> None:

@@ -39,6 +39,8 @@ def kstwo_sf(statistic: float, n: int) -> float:
 
         return float(np.clip(stats.kstwo.sf(statistic, n), 0.0, 1.0))
     x = float(statistic)
+    if math.isnan(x):
+        return math.nan  # as scipy answers
     if x >= 1.0:
         return 0.0
     t = n * x
