@@ -35,7 +35,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -qq -r requirements.lock
 	$(BIN)/python -m pip install -qq --no-deps --no-build-isolation -e .
 	@# the editable install leaves our own modules uncompiled: where PYTHONDONTWRITEBYTECODE is set
-	@# (CI, containers) every process would compile them again (10 % of a small infer's instructions)
+	@# (as on our dev machines) every process compiled them again (10 % of a small infer's instructions)
 	$(BIN)/python -m compileall -q src
 	@touch $(STAMP)
 

@@ -196,19 +196,23 @@ def test_effective_size_by_fft_equals_the_sum_over_lags() -> None:
 
 def test_drift_and_metrics_do_not_import_scipy_stats() -> None:
     # given a fresh process that imports the drift and metrics modules (as the batch job, the
-    # API and the monitoring pages do) and then computes an interval
+    # API and the monitoring pages do) and then computes an interval and a large batch's KS
+    # p-values
     script = (
         "import sys\n"
         "import predmaint.features.drift, predmaint.monitoring.metrics\n"
         "print('scipy.stats' in sys.modules)\n"
         "from predmaint.monitoring.metrics import wilson\n"
         "print(wilson(8, 10).low is not None, 'scipy.stats' in sys.modules)\n"
+        "from predmaint.features.kolmogorov import kstwo_sf\n"
+        "values = [kstwo_sf(d, 4_800) for d in (0.001, 0.01, 0.03, 0.2)]\n"
+        "print(0 < values[1] < 1, 'scipy.stats' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     # then scipy.stats (0.4-0.7 s to import) is not imported at all: the interval's quantile
-    # comes from scipy.special (a large batch's KS p-values too: tests/unit/test_kolmogorov.py)
+    # and the p-values come from scipy.special (predmaint.features.kolmogorov)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == ["False", "True", "False"]
+    assert done.stdout.split() == ["False", "True", "False", "True", "False"]
 
 
 def _effective_size_by_fft(values: np.ndarray) -> float:

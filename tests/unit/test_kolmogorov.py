@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from scipy import stats
@@ -41,15 +38,3 @@ def test_the_bounds() -> None:
     assert kstwo_sf(1.0, 5_000) == 0.0
     assert kstwo_sf(0.3, 5_000) == 0.0  # far out in the tail (n·d² >= 370)
     assert np.isnan(kstwo_sf(float("nan"), 5_000)) and np.isnan(stats.kstwo.sf(np.nan, 5_000))
-
-
-def test_a_large_batch_takes_no_scipy_stats() -> None:
-    # scipy.stats costs a batch job 0.4-0.5 s to import: the drift verdict must not need it
-    script = (
-        "import sys\n"
-        "from predmaint.features.kolmogorov import kstwo_sf\n"
-        "values = [kstwo_sf(d, 4_800) for d in (0.001, 0.01, 0.03, 0.2)]\n"
-        "print(int('scipy.stats' in sys.modules), int(0 < values[1] < 1))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.stdout.split() == ["0", "1"], done.stderr
