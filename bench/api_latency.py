@@ -40,6 +40,7 @@ from bench.common import (
     machine,
     server,
     time_requests,
+    verdict,
 )
 from predmaint.models.versions import champion_info
 from predmaint.settings import Settings
@@ -201,23 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                 ratio >= TARGET_MLFLOW_RATIO,
             )
         )
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": machine(),
-                    "placement": placement,
-                    "model": model,
-                    "services": {name: vars(s) for name, s in stats.items()},
-                    "checks": [{"check": text, "pass": ok} for text, ok in checks],
-                },
-                indent=2,
-            )
-        )
-    return 0 if all(ok for _, ok in checks) else 1
+    services = {name: vars(s) for name, s in stats.items()}
+    return verdict(checks, args.json, placement=placement, model=model, services=services)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import BIN, ROOT, environment, machine
+from bench.common import BIN, ROOT, environment, machine, verdict
 from predmaint.data.acquire import RAW_FILE_NAME, read_ai4i
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.models.loading import load_model
@@ -228,22 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             first["rate"] >= TARGET_RATE,
         )
     )
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": machine(),
-                    "fixed_seconds": fixed,
-                    "runs": results,
-                    "model_rate": model_rate,
-                },
-                indent=2,
-            )
-        )
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks, args.json, fixed_seconds=fixed, runs=results, model_rate=model_rate)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ pipeline's ``predict_proba`` (the forest's own ``n_jobs=-1``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, machine
+from bench.common import ROOT, machine, verdict
 from predmaint.data.acquire import RAW_FILE_NAME, read_ai4i
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.models.compiled import PipelineScorer, bulk_probability, compile_pipeline
@@ -102,14 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"champion test F1 {f1:.4f} (target >= {TARGET_F1})", f1 >= TARGET_F1),
         (f"max |compiled - sklearn| on {len(sample):,} readings {gap:.2g} (<= 1e-5)", gap <= 1e-5),
     ]
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    if args.json:
-        args.json.write_text(
-            json.dumps({"machine": machine(), "model": size, "f1": f1, "rates": rates}, indent=2)
-        )
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks, args.json, model=size, f1=f1, rates=rates)
 
 
 if __name__ == "__main__":

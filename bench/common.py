@@ -178,6 +178,25 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, load average {load[0]:.2f} (1 min) at start"
 
 
+def verdict(
+    checks: Sequence[tuple[str, bool]], json_path: Path | None = None, **figures: Any
+) -> int:
+    """Print one PASS/FAIL line per check (its sentence holds the figures and the target), write
+    the machine, ``figures`` and the checks to ``json_path``; the exit status: 0 when every check
+    passed, so that a script or CI can tell a missed target."""
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    if json_path is not None:
+        payload = {
+            "machine": machine(),
+            **figures,
+            "checks": [{"check": text, "pass": ok} for text, ok in checks],
+        }
+        json_path.write_text(json.dumps(payload, indent=2))
+    return 0 if all(ok for _, ok in checks) else 1
+
+
 @contextlib.contextmanager
 def predmaint_server(
     home: Path, log: Path | None = None, env: dict[str, str] | None = None, **settings: str

@@ -28,7 +28,6 @@ give the same counts and verdict (effective sizes to ``EFFECTIVE_TOLERANCE``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -39,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import ROOT, machine
+from bench.common import ROOT, machine, verdict
 from predmaint.data.acquire import read_ai4i
 from predmaint.data.columns import SENSOR_COLUMNS
 from predmaint.data.scenarios import Scenario, simulate_scenario
@@ -177,9 +176,7 @@ def count_benchmark(path: Path, reference: DriftReference, chunk_rows: int) -> i
             before == now,
         ),
     ]
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks)
 
 
 def _count_reference(home: Path | None, data: Path) -> DriftReference:
@@ -277,12 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     figures["naive KS/normal"] = {"flagged": flagged, "features": dict(features)}
 
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "figures": figures}, indent=2))
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks, args.json, figures=figures)
 
 
 if __name__ == "__main__":

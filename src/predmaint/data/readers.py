@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,7 +60,7 @@ def iter_readings(path: Path, chunk_rows: int, ahead: bool = True) -> Iterator[p
 _DONE = object()
 
 
-def read_ahead(items: Iterator[T], name: str = "read") -> Iterator[T]:
+def read_ahead(items: Iterator[T], name: str = "read") -> Generator[T, None, None]:
     """``items``, produced one ahead on a thread of its own.
 
     The batch job's main thread waited for pyarrow to decode each chunk (Parquet or CSV) and
