@@ -47,7 +47,7 @@ run: install  ## the main job on embedded defaults: data -> features -> train ->
 test: install test-tools  ## install the test environment and run every test (but test-deploy's)
 	$(BIN)/pytest -p no:cacheprovider
 
-test-deploy: install test-tools  ## the Docker deployment for real: build, up, every DAG, the API, down/up (~20-35 min)
+test-deploy: install test-tools  ## the Docker deployment for real: build, up, every DAG, the API, down/up (~11 min on a new machine)
 	tests/deployment/prepare.sh
 	$(BIN)/pytest -p no:cacheprovider -s -m deploy tests/deployment
 

@@ -20,6 +20,7 @@ machines and the alerts without a machine id, not with the day. The files
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
@@ -303,8 +304,6 @@ def write_work_orders(out_dir: Path, table: pd.DataFrame) -> tuple[Path, Path]:
     measured speed (:func:`_csv_bytes`, :func:`_json_bytes`); a table holding anything but
     numbers and texts (None for missing) is written by pandas itself.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     table = table[list(WORK_ORDER_COLUMNS)]
     fast = _plain(table)
     # The two files at once: their text is joined by pyarrow's kernels, which release the GIL
